@@ -1,0 +1,200 @@
+package decl
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Parsed is the result of decoding one declaration: the app (nil when the
+// file could not be decoded at all) and the positions of its keys, which
+// validation uses to point at the right line.
+type Parsed struct {
+	App *App
+	pos *positions
+}
+
+// Decode strictly decodes one declaration. file is used in diagnostics and
+// to name the app (its stem); home expands a leading ~/ in paths. Unknown
+// keys, type errors and a missing or unsupported version are errors. Decode
+// applies defaults and resolves relative paths against file's directory;
+// it does not validate values (see Validate).
+func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
+	var app App
+	md, err := toml.Decode(string(data), &app)
+	if err != nil {
+		return nil, Diagnostics{decodeError(file, data, err)}
+	}
+	pos := scanPositions(data)
+	var ds Diagnostics
+	for _, k := range md.Undecoded() {
+		ds = append(ds, unknownKey(file, pos, k)...)
+	}
+	if !md.IsDefined("version") {
+		ds = append(ds, Diagnostic{File: file, Line: 1, Col: 1, Key: "version", Severity: Error,
+			Message: fmt.Sprintf("version is required: add `version = %d` at the top of the file", SchemaVersion)})
+	} else if app.Version != SchemaVersion {
+		p := pos.lookup("version")
+		ds = append(ds, Diagnostic{File: file, Line: p.Line, Col: p.Col, Key: "version", Severity: Error,
+			Message: fmt.Sprintf("unsupported schema version %d: this ynhd reads version %d", app.Version, SchemaVersion)})
+	}
+	app.File = file
+	app.Name = AppName(file)
+	applyDefaults(&app, filepath.Dir(file), home)
+	ds.Sort()
+	return &Parsed{App: &app, pos: pos}, ds
+}
+
+// AppName is the app name a declaration file gives: its base name without
+// the .toml extension.
+func AppName(file string) string {
+	return strings.TrimSuffix(filepath.Base(file), ".toml")
+}
+
+var lastKeyRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// decodeError turns a decoder error into a diagnostic with the best position
+// the decoder gives.
+func decodeError(file string, data []byte, err error) Diagnostic {
+	d := Diagnostic{File: file, Severity: Error}
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		d.Line, d.Col, d.Key = pe.Position.Line, pe.Position.Col, pe.LastKey
+		d.Message = pe.Message
+		if pe.Usage != "" && d.Key == "" {
+			d.Message += " (see the TOML syntax of this key)"
+		}
+		if d.Key != "" && isTypeProblem(pe.Message) {
+			d.Message = "invalid value: " + pe.Message
+		}
+		return d
+	}
+	msg := err.Error()
+	if m := lastKeyRE.FindStringSubmatch(msg); m != nil {
+		d.Line, _ = strconv.Atoi(m[1])
+		d.Key = m[2]
+		d.Message = m[3]
+		pos := scanPositions(data)
+		if k, p, ok := pos.atLine(d.Line, lastPart(d.Key)); ok {
+			d.Col = p.Col
+			d.Key = k
+		}
+		d.Message = strings.Replace(d.Message, "incompatible types: ", "wrong type: ", 1)
+		return d
+	}
+	d.Message = strings.TrimPrefix(msg, "toml: ")
+	return d
+}
+
+func isTypeProblem(msg string) bool {
+	return strings.Contains(msg, "time: invalid duration") || strings.Contains(msg, "unknown unit")
+}
+
+func lastPart(key string) string {
+	if i := strings.LastIndex(key, "."); i >= 0 {
+		return key[i+1:]
+	}
+	return key
+}
+
+// unknownKey reports an undecoded key at every place it is written, with a
+// suggestion when a known key is close.
+func unknownKey(file string, pos *positions, k toml.Key) Diagnostics {
+	path := strings.Join(k, ".")
+	msg := fmt.Sprintf("unknown key %q", k[len(k)-1])
+	if s := suggest(k); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else {
+		msg += "; see the declaration reference for the keys of this table"
+	}
+	paths := pos.matching(path)
+	if len(paths) == 0 {
+		return Diagnostics{{File: file, Key: path, Severity: Error, Message: msg}}
+	}
+	var ds Diagnostics
+	for _, p := range paths {
+		at := pos.at[p]
+		ds = append(ds, Diagnostic{File: file, Line: at.Line, Col: at.Col, Key: p, Severity: Error, Message: msg})
+	}
+	return ds
+}
+
+// suggest finds the known key closest to the unknown one, following the
+// struct types down the key path.
+func suggest(k toml.Key) string {
+	t := reflect.TypeOf(App{})
+	for _, part := range k[:len(k)-1] {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		f, ok := fieldByTag(t, part)
+		if !ok {
+			return ""
+		}
+		t = f.Type
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	want := strings.ToLower(k[len(k)-1])
+	best, bestD := "", 3
+	for i := 0; i < t.NumField(); i++ {
+		tag := tagName(t.Field(i))
+		if tag == "" {
+			continue
+		}
+		if d := editDistance(want, tag); d < bestD || (strings.ReplaceAll(want, "-", "_") == tag) {
+			best, bestD = tag, d
+		}
+	}
+	return best
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if tagName(t.Field(i)) == name {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func tagName(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if tag == "-" {
+		return ""
+	}
+	return tag
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

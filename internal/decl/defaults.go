@@ -1,0 +1,90 @@
+package decl
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults that the reference documents.
+const (
+	DefaultPull        = "missing"
+	DefaultRestart     = "on-failure"
+	DefaultLogDriver   = "journald"
+	DefaultStopTimeout = 10 * time.Second
+	DefaultProtocol    = "tcp"
+	DefaultInit        = "/sbin/init"
+	SystemdStopSignal  = "SIGRTMIN+3"
+)
+
+// applyDefaults fills in what the declaration left out and makes relative
+// paths absolute against dir (the declaration's directory).
+func applyDefaults(a *App, dir, home string) {
+	if a.Pull == "" {
+		a.Pull = DefaultPull
+	}
+	if a.Restart == "" {
+		a.Restart = DefaultRestart
+	}
+	if a.LogDriver == "" {
+		a.LogDriver = DefaultLogDriver
+	}
+	if a.StopTimeout.Duration == 0 {
+		a.StopTimeout.Duration = DefaultStopTimeout
+	}
+	if a.Systemd {
+		if len(a.Command) == 0 && len(a.Entrypoint) == 0 {
+			a.Command = []string{DefaultInit}
+		}
+		if a.StopSignal == "" {
+			a.StopSignal = SystemdStopSignal
+		}
+	}
+	if a.Build != nil {
+		if a.Build.Context == "" {
+			a.Build.Context = "."
+		}
+		a.Build.Context = resolvePath(a.Build.Context, dir, home)
+		if a.Build.Tag == "" {
+			a.Build.Tag = "localhost/ynhd/" + a.Name + ":latest"
+		}
+	}
+	for i := range a.Ports {
+		p := &a.Ports[i]
+		if p.ContainerPort == 0 {
+			p.ContainerPort = p.HostPort
+		}
+		if p.Protocol == "" {
+			p.Protocol = DefaultProtocol
+		}
+	}
+	for i := range a.Binds {
+		a.Binds[i].Source = resolvePath(a.Binds[i].Source, dir, home)
+	}
+	for i := range a.EnvFiles {
+		a.EnvFiles[i] = resolvePath(a.EnvFiles[i], dir, home)
+	}
+	if a.Health != nil && a.Health.OnFailure == "" {
+		a.Health.OnFailure = "none"
+	}
+}
+
+// resolvePath expands a leading ~/ to home and makes a relative path
+// absolute against dir. An empty path stays empty (validation reports it).
+func resolvePath(p, dir, home string) string {
+	switch {
+	case p == "":
+		return ""
+	case p == "~":
+		return home
+	case strings.HasPrefix(p, "~/"):
+		return filepath.Join(home, p[2:])
+	case filepath.IsAbs(p):
+		return filepath.Clean(p)
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, p))
+	if err != nil {
+		return filepath.Join(dir, p)
+	}
+	return abs
+}

@@ -1,0 +1,140 @@
+package decl
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ValidateSet checks what only the whole set of declarations can tell:
+// dependencies on apps that are not declared, and dependency cycles. known
+// holds every declared app name, including apps whose declarations are
+// invalid (depending on one is not an error: it waits for it).
+func ValidateSet(apps []*Parsed, known map[string]bool) Diagnostics {
+	var ds Diagnostics
+	byName := map[string]*Parsed{}
+	for _, p := range apps {
+		byName[p.App.Name] = p
+	}
+	for _, p := range apps {
+		v := &validator{app: p.App, pos: p.pos}
+		if v.pos == nil {
+			v.pos = &positions{at: map[string]Pos{}}
+		}
+		for _, f := range depFields(p.App) {
+			for i, d := range f.deps {
+				if d != p.App.Name && !known[d] {
+					v.errf(fmt.Sprintf("%s[%d]", f.name, i), "app %q is not declared: add %s.toml beside this file or remove it from %s", d, d, f.name)
+				}
+			}
+		}
+		ds = append(ds, v.ds...)
+	}
+	ds = append(ds, cycles(apps, byName)...)
+	ds.Sort()
+	return ds
+}
+
+type depField struct {
+	name string
+	deps []string
+}
+
+func depFields(a *App) []depField {
+	return []depField{{"after", a.After}, {"requires", a.Requires}, {"wants", a.Wants}}
+}
+
+// Deps returns every app this one is ordered after (after, requires and
+// wants all imply ordering), sorted and deduplicated.
+func (a *App) Deps() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range depFields(a) {
+		for _, d := range f.deps {
+			if !seen[d] && d != a.Name {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cycles reports each dependency cycle once, on the app whose name sorts
+// first in it.
+func cycles(apps []*Parsed, byName map[string]*Parsed) Diagnostics {
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	reported := map[string]bool{}
+	var ds Diagnostics
+	var stack []string
+	var visit func(n string)
+	visit = func(n string) {
+		state[n] = active
+		stack = append(stack, n)
+		p := byName[n]
+		for _, d := range p.App.Deps() {
+			if byName[d] == nil {
+				continue
+			}
+			switch state[d] {
+			case unvisited:
+				visit(d)
+			case active:
+				i := len(stack) - 1
+				for stack[i] != d {
+					i--
+				}
+				cyc := append([]string(nil), stack[i:]...)
+				minI := 0
+				for j, c := range cyc {
+					if c < cyc[minI] {
+						minI = j
+					}
+				}
+				cyc = append(cyc[minI:], cyc[:minI]...)
+				id := strings.Join(cyc, " -> ")
+				if !reported[id] {
+					reported[id] = true
+					owner := byName[cyc[0]]
+					v := &validator{app: owner.App, pos: owner.pos}
+					if v.pos == nil {
+						v.pos = &positions{at: map[string]Pos{}}
+					}
+					v.errf(depKey(owner.App, cyc[1%len(cyc)]), "dependency cycle %s -> %s: remove one of these dependencies", id, cyc[0])
+					ds = append(ds, v.ds...)
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if state[n] == unvisited {
+			visit(n)
+		}
+	}
+	return ds
+}
+
+// depKey finds the key path under which a names dep.
+func depKey(a *App, dep string) string {
+	for _, f := range depFields(a) {
+		for i, d := range f.deps {
+			if d == dep {
+				return fmt.Sprintf("%s[%d]", f.name, i)
+			}
+		}
+	}
+	return "after"
+}

@@ -1,0 +1,174 @@
+// Package decl defines ynhd's app declaration format (schema version 1):
+// the TOML file a person writes, one per app, and the strict decoding,
+// defaulting and validation that turn it into an App the renderer can trust.
+//
+// The package is pure apart from LoadDir and HostFacts: Parse takes bytes,
+// Validate takes the facts about the host it needs as values.
+package decl
+
+import "time"
+
+// SchemaVersion is the only declaration schema version this build reads.
+const SchemaVersion = 1
+
+// App is one decoded declaration. The app's name is the file's stem; it names
+// the container and the systemd unit (NAME.service).
+//
+// Field comments are the reference; docs/declarations.md repeats them with
+// examples.
+type App struct {
+	// Name is the file's stem. Not a TOML key.
+	Name string `toml:"-"`
+	// File is the path the declaration was read from. Not a TOML key.
+	File string `toml:"-"`
+
+	Version     int    `toml:"version"`     // required, must be 1
+	Description string `toml:"description"` // unit Description=
+	Enabled     *bool  `toml:"enabled"`     // default true; false: rendered but not started
+
+	Image string `toml:"image"` // image reference; exactly one of image and [build]
+	Pull  string `toml:"pull"`  // missing (default), always, never, newer
+	Build *Build `toml:"build"`
+
+	Command    []string          `toml:"command"`    // argv, replaces the image's CMD
+	Entrypoint []string          `toml:"entrypoint"` // argv, replaces the image's ENTRYPOINT
+	Workdir    string            `toml:"workdir"`
+	Env        map[string]string `toml:"env"`
+	EnvFiles   []string          `toml:"env_files"` // relative to the declaration's directory
+
+	Ports   []Port   `toml:"ports"`
+	Volumes []Volume `toml:"volumes"`
+	Binds   []Bind   `toml:"binds"`
+	Tmpfs   []Tmpfs  `toml:"tmpfs"`
+
+	Hostname string   `toml:"hostname"`
+	Network  string   `toml:"network"` // "" (podman's default), none, host, slirp4netns, pasta, or a network name
+	DNS      []string `toml:"dns"`
+
+	User            string            `toml:"user"`  // user inside the container (name or id)
+	Group           string            `toml:"group"` // group inside the container (name or id)
+	UserNS          string            `toml:"userns"`
+	UIDMap          []string          `toml:"uid_map"` // "container:host:size", host relative to the user's range
+	GIDMap          []string          `toml:"gid_map"`
+	CapAdd          []string          `toml:"cap_add"`
+	CapDrop         []string          `toml:"cap_drop"`
+	NoNewPrivileges bool              `toml:"no_new_privileges"`
+	ReadOnly        bool              `toml:"read_only"` // read-only root filesystem
+	Devices         []string          `toml:"devices"`
+	Sysctls         map[string]string `toml:"sysctls"`
+	Ulimits         map[string]string `toml:"ulimits"` // name -> "soft:hard" or "n"
+
+	// Systemd runs an init system as PID 1 in the container: podman
+	// --systemd=always, readiness from the container's own sd_notify,
+	// SIGRTMIN+3 as stop signal. The command defaults to /sbin/init.
+	Systemd bool `toml:"systemd"`
+
+	Health    *Health   `toml:"health"`
+	Resources Resources `toml:"resources"`
+
+	Restart     string            `toml:"restart"`      // no, on-failure (default), on-abnormal, always
+	StopSignal  string            `toml:"stop_signal"`  // default SIGTERM, SIGRTMIN+3 in systemd mode
+	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
+	Labels      map[string]string `toml:"labels"`
+	LogDriver   string            `toml:"log_driver"` // journald (default), k8s-file, passthrough, none
+
+	After    []string `toml:"after"`    // apps to start after
+	Requires []string `toml:"requires"` // apps this one cannot run without (implies after)
+	Wants    []string `toml:"wants"`    // apps started alongside if possible (implies after)
+
+	// PodmanArgs are extra `podman run` arguments, passed unchecked before
+	// the image. Every use is reported as a warning.
+	PodmanArgs []string `toml:"podman_args"`
+}
+
+// Build describes an image built from a context directory instead of pulled.
+type Build struct {
+	Context string            `toml:"context"` // relative to the declaration's directory; default "."
+	File    string            `toml:"file"`    // Containerfile/Dockerfile, relative to the context
+	Args    map[string]string `toml:"args"`
+	Target  string            `toml:"target"`
+	Tag     string            `toml:"tag"` // default localhost/ynhd/NAME:latest
+}
+
+// Port publishes a container port on the host.
+type Port struct {
+	HostIP        string `toml:"host_ip"`        // default all addresses
+	HostPort      int    `toml:"host_port"`      // required, 1-65535
+	ContainerPort int    `toml:"container_port"` // default host_port
+	Protocol      string `toml:"protocol"`       // tcp (default), udp, sctp
+}
+
+// Volume mounts a named podman volume. Options are the volume driver's
+// options (podman volume create --opt), e.g. type=tmpfs, device=tmpfs,
+// o=rw,exec. A volume and its data outlive the app.
+type Volume struct {
+	Name     string            `toml:"name"`
+	Target   string            `toml:"target"`
+	ReadOnly bool              `toml:"read_only"`
+	Driver   string            `toml:"driver"` // default local
+	Options  map[string]string `toml:"options"`
+}
+
+// Bind mounts a host path. Source may be relative to the declaration's
+// directory or start with ~/.
+type Bind struct {
+	Source   string `toml:"source"`
+	Target   string `toml:"target"`
+	ReadOnly bool   `toml:"read_only"`
+	SELinux  string `toml:"selinux"` // "", "z" (shared) or "Z" (private) relabel
+}
+
+// Tmpfs mounts a fresh tmpfs.
+type Tmpfs struct {
+	Target  string   `toml:"target"`
+	Options []string `toml:"options"` // e.g. ["rw", "exec", "size=64m", "mode=1777"]
+}
+
+// Health is the container's health check.
+type Health struct {
+	Cmd         []string `toml:"cmd"` // argv run inside the container; exit 0 is healthy
+	Interval    Duration `toml:"interval"`
+	Timeout     Duration `toml:"timeout"`
+	Retries     int      `toml:"retries"`
+	StartPeriod Duration `toml:"start_period"`
+	OnFailure   string   `toml:"on_failure"` // none (default), kill, restart, stop
+}
+
+// Resources are limits on the container.
+type Resources struct {
+	Memory string  `toml:"memory"` // e.g. "512m", "2g"
+	CPUs   float64 `toml:"cpus"`   // e.g. 1.5
+	Pids   int     `toml:"pids"`   // maximum number of processes
+}
+
+// Duration is a time.Duration written in TOML as a string such as "10s" or
+// "1m30s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// IsEnabled reports whether the app should be running.
+func (a *App) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
+
+// UnitName is the systemd unit that runs the app.
+func (a *App) UnitName() string { return a.Name + ".service" }
+
+// ImageRef is the image the container runs: the declared image, or the tag a
+// build produces.
+func (a *App) ImageRef() string {
+	if a.Build != nil {
+		return a.Build.Tag
+	}
+	return a.Image
+}

@@ -1,0 +1,515 @@
+package decl
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Host holds the facts about the host that validation depends on. The zero
+// value means a rootful host without port restrictions.
+type Host struct {
+	// Rootless is true when apps run as an unprivileged user (user mode).
+	Rootless bool
+	// UnprivilegedPortStart is net.ipv4.ip_unprivileged_port_start: rootless
+	// podman cannot publish host ports below it.
+	UnprivilegedPortStart int
+}
+
+var (
+	appNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	volumeNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	labelKeyRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+	sysctlKeyRE  = regexp.MustCompile(`^[a-z0-9_][a-z0-9_./-]*$`)
+	optKeyRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	idRE         = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]*$`)
+	hostLabelRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	idMapRE      = regexp.MustCompile(`^\d+:\d+:\d+$`)
+	ulimitValRE  = regexp.MustCompile(`^(-1|\d+)(:(-1|\d+))?$`)
+	memoryRE     = regexp.MustCompile(`^(\d+)([bkmg]?)$`)
+	signalNumRE  = regexp.MustCompile(`^SIGRTM(IN|AX)([+-]\d+)?$`)
+)
+
+// reservedNames cannot be app names: their units would shadow units that
+// ynhd or the session itself depends on.
+var reservedNames = map[string]bool{"ynhd": true, "dbus": true, "podman": true, "default": true}
+
+// reservedLabelPrefix is the label namespace ynhd sets on its containers.
+const reservedLabelPrefix = "io.ynhd."
+
+// podmanArgsOwned are podman run flags ynhd sets itself; overriding them
+// through podman_args would break stopping, readiness or naming.
+var podmanArgsOwned = []string{"--name", "--cidfile", "--rm", "--replace", "-d", "--detach", "--sdnotify", "--cgroups", "--systemd"}
+
+var (
+	pullPolicies   = set("missing", "always", "never", "newer")
+	restartValues  = set("no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always")
+	logDrivers     = set("journald", "k8s-file", "json-file", "passthrough", "none")
+	protocols      = set("tcp", "udp", "sctp")
+	healthActions  = set("none", "kill", "restart", "stop")
+	selinuxLabels  = set("", "z", "Z")
+	builtinNets    = set("", "none", "host", "slirp4netns", "pasta", "bridge", "private")
+	usernsModes    = set("", "host", "auto", "keep-id", "nomap", "private")
+	ulimitNames    = set("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
+	signalNames    = set("SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS")
+	podmanNetworks = set("slirp4netns", "pasta")
+)
+
+func set(vs ...string) map[string]bool {
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
+func keys(m map[string]bool) string {
+	var ks []string
+	for k := range m {
+		if k != "" {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+type validator struct {
+	app *App
+	pos *positions
+	ds  Diagnostics
+}
+
+func (v *validator) report(sev Severity, key, format string, args ...any) {
+	p := v.pos.lookup(key)
+	v.ds = append(v.ds, Diagnostic{File: v.app.File, Line: p.Line, Col: p.Col, Key: key,
+		Severity: sev, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) errf(key, format string, args ...any) { v.report(Error, key, format, args...) }
+func (v *validator) warnf(key, format string, args ...any) {
+	v.report(Warning, key, format, args...)
+}
+
+// Validate checks one decoded declaration's values. It does not look at
+// other apps (see ValidateSet) and does no I/O: what it needs to know about
+// the host comes in host.
+func Validate(p *Parsed, host Host) Diagnostics {
+	v := &validator{app: p.App, pos: p.pos}
+	if v.pos == nil {
+		v.pos = &positions{at: map[string]Pos{}}
+	}
+	a := p.App
+	v.strings()
+	v.name()
+	v.image()
+	v.process()
+	v.ports(host)
+	v.mounts()
+	v.identity()
+	v.network()
+	v.lifecycle()
+	v.health()
+	v.resources()
+	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
+	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
+	for k := range a.Labels {
+		if strings.HasPrefix(k, reservedLabelPrefix) {
+			v.errf("labels."+k, "labels starting with %q are set by ynhd; choose another name", reservedLabelPrefix)
+		}
+	}
+	v.ds.Sort()
+	return v.ds
+}
+
+// strings rejects control characters that could break a unit file line in
+// every string of the declaration, map keys included.
+func (v *validator) strings() {
+	walkStrings(reflect.ValueOf(v.app).Elem(), "", func(key, s string) {
+		if i := strings.IndexAny(s, "\n\r\x00"); i >= 0 {
+			v.errf(key, "value contains a newline or NUL character; these are not allowed in declarations")
+		}
+	})
+}
+
+func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
+	switch rv.Kind() {
+	case reflect.String:
+		fn(key, rv.String())
+	case reflect.Pointer:
+		if !rv.IsNil() {
+			walkStrings(rv.Elem(), key, fn)
+		}
+	case reflect.Slice:
+		for i := 0; i < rv.Len(); i++ {
+			walkStrings(rv.Index(i), fmt.Sprintf("%s[%d]", key, i), fn)
+		}
+	case reflect.Map:
+		for _, k := range rv.MapKeys() {
+			fn(key+"."+k.String(), k.String())
+			walkStrings(rv.MapIndex(k), key+"."+k.String(), fn)
+		}
+	case reflect.Struct:
+		t := rv.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if tag := tagName(t.Field(i)); tag != "" {
+				walkStrings(rv.Field(i), strings.TrimPrefix(key+"."+tag, "."), fn)
+			}
+		}
+	}
+}
+
+func (v *validator) name() {
+	n := v.app.Name
+	switch {
+	case !appNameRE.MatchString(n):
+		v.errf("", "app name %q (the file name without .toml) is invalid: use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit; rename the file", n)
+	case reservedNames[n] || strings.HasPrefix(n, "systemd-") || strings.HasPrefix(n, "podman-"):
+		v.errf("", "app name %q is reserved (its unit would shadow a unit of the session); rename the file", n)
+	}
+}
+
+func (v *validator) image() {
+	a := v.app
+	switch {
+	case a.Image == "" && a.Build == nil:
+		v.errf("image", "an image is required: set `image = \"registry/name:tag\"` or add a [build] table")
+	case a.Image != "" && a.Build != nil:
+		v.errf("image", "image and [build] are mutually exclusive: keep one (a build's result is tagged build.tag)")
+	case a.Image != "":
+		v.imageRef("image", a.Image)
+	default:
+		v.imageRef("build.tag", a.Build.Tag)
+		if a.Build.File != "" && path.IsAbs(a.Build.File) {
+			v.errf("build.file", "must be relative to build.context")
+		}
+	}
+	if !pullPolicies[a.Pull] {
+		v.errf("pull", "unknown pull policy %q: use one of %s", a.Pull, keys(pullPolicies))
+	}
+}
+
+func (v *validator) imageRef(key, ref string) {
+	short, err := CheckImageRef(ref)
+	if err != nil {
+		v.errf(key, "%v", err)
+		return
+	}
+	if short {
+		v.warnf(key, "%q is a short name: podman resolves it through registries.conf, which may differ between hosts or ask interactively; use a fully qualified name such as docker.io/library/%s", ref, ref)
+	}
+}
+
+func (v *validator) process() {
+	a := v.app
+	if a.Workdir != "" && !path.IsAbs(a.Workdir) {
+		v.errf("workdir", "must be an absolute path inside the container")
+	}
+	for i, f := range a.EnvFiles {
+		if f == "" {
+			v.errf(fmt.Sprintf("env_files[%d]", i), "empty path")
+		}
+	}
+	for i, arg := range a.PodmanArgs {
+		key := fmt.Sprintf("podman_args[%d]", i)
+		flag, _, _ := strings.Cut(arg, "=")
+		owned := false
+		for _, o := range podmanArgsOwned {
+			owned = owned || flag == o
+		}
+		if owned {
+			v.errf(key, "%s is set by ynhd and cannot be overridden; remove it", flag)
+		}
+	}
+	if len(a.PodmanArgs) > 0 {
+		v.warnf("podman_args", "podman_args are passed to podman unchecked; ynhd cannot validate them and they may break the unit; prefer a declaration key")
+	}
+}
+
+func (v *validator) ports(host Host) {
+	a := v.app
+	if len(a.Ports) > 0 && (a.Network == "none" || a.Network == "host") {
+		v.errf("ports", "ports cannot be published with network = %q; remove them or change the network", a.Network)
+	}
+	seen := map[string]int{}
+	for i, p := range a.Ports {
+		key := fmt.Sprintf("ports[%d]", i)
+		if p.HostPort < 1 || p.HostPort > 65535 {
+			v.errf(key+".host_port", "host port %d out of range: use 1-65535", p.HostPort)
+		} else if host.Rootless && p.HostPort < host.UnprivilegedPortStart {
+			v.errf(key+".host_port", "host port %d is below net.ipv4.ip_unprivileged_port_start (%d), so rootless podman cannot publish it; use a port >= %d (e.g. %d) or allow it on the host: sysctl -w net.ipv4.ip_unprivileged_port_start=%d (persist it in /etc/sysctl.d/)",
+				p.HostPort, host.UnprivilegedPortStart, host.UnprivilegedPortStart, p.HostPort+8000, p.HostPort)
+		}
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			v.errf(key+".container_port", "container port %d out of range: use 1-65535", p.ContainerPort)
+		}
+		if !protocols[p.Protocol] {
+			v.errf(key+".protocol", "unknown protocol %q: use tcp, udp or sctp", p.Protocol)
+		}
+		if p.HostIP != "" {
+			if _, err := netip.ParseAddr(p.HostIP); err != nil {
+				v.errf(key+".host_ip", "%q is not an IP address", p.HostIP)
+			}
+		}
+		id := fmt.Sprintf("%s/%d/%s", p.HostIP, p.HostPort, p.Protocol)
+		if j, dup := seen[id]; dup {
+			v.errf(key+".host_port", "host port %d/%s is already published by ports[%d]", p.HostPort, p.Protocol, j)
+		}
+		seen[id] = i
+	}
+}
+
+func (v *validator) mounts() {
+	a := v.app
+	targets := map[string]string{}
+	target := func(key, t string) {
+		switch {
+		case t == "":
+			v.errf(key, "target is required: the absolute path inside the container")
+		case !path.IsAbs(t):
+			v.errf(key, "target %q must be an absolute path inside the container", t)
+		default:
+			if prev, dup := targets[path.Clean(t)]; dup {
+				v.errf(key, "%s is already mounted by %s", t, prev)
+			}
+			targets[path.Clean(t)] = key
+		}
+	}
+	for i, m := range a.Volumes {
+		key := fmt.Sprintf("volumes[%d]", i)
+		if !volumeNameRE.MatchString(m.Name) {
+			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
+		}
+		target(key+".target", m.Target)
+		if m.Driver != "" && !optKeyRE.MatchString(m.Driver) {
+			v.errf(key+".driver", "driver name %q is invalid", m.Driver)
+		}
+		for k := range m.Options {
+			if !optKeyRE.MatchString(k) {
+				v.errf(key+".options."+k, "driver option name %q is invalid", k)
+			}
+		}
+	}
+	for i, b := range a.Binds {
+		key := fmt.Sprintf("binds[%d]", i)
+		if b.Source == "" {
+			v.errf(key+".source", "source is required: a host path, absolute, relative to this file or starting with ~/")
+		} else if strings.ContainsAny(b.Source, ":,") {
+			v.errf(key+".source", "host paths containing ':' or ',' cannot be mounted by podman; rename the directory or use a symlink")
+		}
+		target(key+".target", b.Target)
+		if strings.ContainsAny(b.Target, ":,") {
+			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+		}
+		if !selinuxLabels[b.SELinux] {
+			v.errf(key+".selinux", "use \"z\" (shared label), \"Z\" (private label) or leave it out")
+		}
+	}
+	for i, t := range a.Tmpfs {
+		key := fmt.Sprintf("tmpfs[%d]", i)
+		target(key+".target", t.Target)
+		if strings.ContainsAny(t.Target, ":,") {
+			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+		}
+		for j, o := range t.Options {
+			if o == "" || strings.Contains(o, ",") {
+				v.errf(fmt.Sprintf("%s.options[%d]", key, j), "give one option per list item (e.g. [\"rw\", \"exec\"]), not %q", o)
+			}
+		}
+	}
+}
+
+func (v *validator) identity() {
+	a := v.app
+	if a.User != "" && !idRE.MatchString(a.User) {
+		v.errf("user", "%q is not a user name or id; write the group in `group`", a.User)
+	}
+	if a.Group != "" && !idRE.MatchString(a.Group) {
+		v.errf("group", "%q is not a group name or id", a.Group)
+	}
+	if a.Group != "" && a.User == "" {
+		v.errf("group", "group needs user: podman sets both together")
+	}
+	mode, _, _ := strings.Cut(a.UserNS, ":")
+	if !usernsModes[mode] || (a.UserNS != mode && mode != "auto" && mode != "keep-id") {
+		v.errf("userns", "unknown user namespace mode %q: use one of %s (auto and keep-id take options after ':'), or uid_map/gid_map", a.UserNS, keys(usernsModes))
+	}
+	if (len(a.UIDMap) > 0 || len(a.GIDMap) > 0) && a.UserNS != "" {
+		v.errf("userns", "userns and uid_map/gid_map are mutually exclusive: keep one")
+	}
+	if len(a.UIDMap) > 0 != (len(a.GIDMap) > 0) {
+		v.errf("uid_map", "uid_map and gid_map must be given together")
+	}
+	for name, maps := range map[string][]string{"uid_map": a.UIDMap, "gid_map": a.GIDMap} {
+		for i, m := range maps {
+			if !idMapRE.MatchString(m) {
+				v.errf(fmt.Sprintf("%s[%d]", name, i), "%q is not container_id:host_id:size (e.g. \"0:1:65536\")", m)
+			}
+		}
+	}
+	for name, caps := range map[string][]string{"cap_add": a.CapAdd, "cap_drop": a.CapDrop} {
+		for i, c := range caps {
+			if _, err := NormalizeCap(c); err != nil {
+				v.errf(fmt.Sprintf("%s[%d]", name, i), "%v", err)
+			}
+		}
+	}
+	for i, d := range a.Devices {
+		if !strings.HasPrefix(d, "/dev/") || strings.Count(d, ":") > 2 {
+			v.errf(fmt.Sprintf("devices[%d]", i), "%q is not a device: use /dev/NAME, /dev/HOST:/dev/CONTAINER or /dev/HOST:/dev/CONTAINER:rwm", d)
+		}
+	}
+	v.kv("sysctls", a.Sysctls, sysctlKeyRE, "is not a sysctl name such as net.ipv4.ip_forward")
+	for k, val := range a.Ulimits {
+		key := "ulimits." + k
+		if !ulimitNames[k] {
+			v.errf(key, "unknown ulimit %q: use one of %s", k, keys(ulimitNames))
+		} else if !ulimitValRE.MatchString(val) {
+			v.errf(key, "%q is not a limit: use \"N\" or \"SOFT:HARD\" (-1 for unlimited)", val)
+		}
+	}
+}
+
+func (v *validator) network() {
+	a := v.app
+	mode, _, hasOpts := strings.Cut(a.Network, ":")
+	switch {
+	case hasOpts && !podmanNetworks[mode]:
+		v.errf("network", "only slirp4netns and pasta take options after ':'")
+	case builtinNets[mode]:
+	case !volumeNameRE.MatchString(a.Network):
+		v.errf("network", "network name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", a.Network)
+	}
+	if a.Hostname != "" {
+		if len(a.Hostname) > 253 {
+			v.errf("hostname", "longer than 253 characters")
+		}
+		for _, l := range strings.Split(a.Hostname, ".") {
+			if !hostLabelRE.MatchString(l) {
+				v.errf("hostname", "%q is not a valid host name: dot-separated labels of letters, digits and '-'", a.Hostname)
+				break
+			}
+		}
+		if a.Network == "host" {
+			v.errf("hostname", "cannot set a hostname with network = \"host\"")
+		}
+	}
+	for i, d := range a.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			v.errf(fmt.Sprintf("dns[%d]", i), "%q is not an IP address", d)
+		}
+	}
+}
+
+func (v *validator) lifecycle() {
+	a := v.app
+	if !restartValues[a.Restart] {
+		v.errf("restart", "unknown restart policy %q: use one of %s", a.Restart, keys(restartValues))
+	}
+	if a.StopSignal != "" {
+		if _, err := NormalizeSignal(a.StopSignal); err != nil {
+			v.errf("stop_signal", "%v", err)
+		}
+	}
+	if a.StopTimeout.Duration < 0 {
+		v.errf("stop_timeout", "must not be negative")
+	}
+	if !logDrivers[a.LogDriver] {
+		v.errf("log_driver", "unknown log driver %q: use one of %s", a.LogDriver, keys(logDrivers))
+	}
+	for field, deps := range map[string][]string{"after": a.After, "requires": a.Requires, "wants": a.Wants} {
+		for i, d := range deps {
+			if d == a.Name {
+				v.errf(fmt.Sprintf("%s[%d]", field, i), "an app cannot depend on itself")
+			} else if !appNameRE.MatchString(d) {
+				v.errf(fmt.Sprintf("%s[%d]", field, i), "%q is not an app name", d)
+			}
+		}
+	}
+}
+
+func (v *validator) health() {
+	h := v.app.Health
+	if h == nil {
+		return
+	}
+	if len(h.Cmd) == 0 {
+		v.errf("health.cmd", "a health check needs a command, e.g. cmd = [\"curl\", \"-fs\", \"http://localhost/\"]")
+	}
+	if !healthActions[h.OnFailure] {
+		v.errf("health.on_failure", "unknown action %q: use one of %s", h.OnFailure, keys(healthActions))
+	}
+	if h.Retries < 0 {
+		v.errf("health.retries", "must not be negative")
+	}
+	for k, d := range map[string]Duration{"interval": h.Interval, "timeout": h.Timeout, "start_period": h.StartPeriod} {
+		if d.Duration < 0 {
+			v.errf("health."+k, "must not be negative")
+		}
+	}
+}
+
+func (v *validator) resources() {
+	r := v.app.Resources
+	if r.Memory != "" {
+		if _, err := r.MemoryBytes(); err != nil {
+			v.errf("resources.memory", "%v", err)
+		}
+	}
+	if r.CPUs < 0 {
+		v.errf("resources.cpus", "must not be negative")
+	}
+	if r.Pids < 0 {
+		v.errf("resources.pids", "must not be negative")
+	}
+}
+
+func (v *validator) kv(field string, m map[string]string, re *regexp.Regexp, rule string) {
+	for k := range m {
+		if !re.MatchString(k) {
+			v.errf(field+"."+k, "name %q %s", k, rule)
+		}
+	}
+}
+
+// MemoryBytes parses Memory ("512m", "2g", "1048576") into bytes.
+func (r Resources) MemoryBytes() (int64, error) {
+	m := memoryRE.FindStringSubmatch(strings.ToLower(r.Memory))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", r.Memory)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is too large", r.Memory)
+	}
+	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30}[m[2]]
+	if n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is too large", r.Memory)
+	}
+	return n << shift, nil
+}
+
+// NormalizeSignal returns the canonical SIG-prefixed name of a signal given
+// as TERM, SIGTERM, sigterm, SIGRTMIN+3 or a number.
+func NormalizeSignal(s string) (string, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > 64 {
+			return "", fmt.Errorf("signal number %d out of range 1-64", n)
+		}
+		return s, nil
+	}
+	u := strings.ToUpper(s)
+	if !strings.HasPrefix(u, "SIG") {
+		u = "SIG" + u
+	}
+	if signalNames[u] || signalNumRE.MatchString(u) {
+		return u, nil
+	}
+	return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)
+}
