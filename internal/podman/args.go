@@ -1,0 +1,346 @@
+// Package podman holds what ynhd knows about driving podman: the tables that
+// turn a declaration into `podman run` and `podman volume create` arguments.
+// The functions here are pure: they build argument vectors and never run
+// podman. Quoting the vectors for a unit file is the units package's job.
+package podman
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+// LabelApp is the label ynhd puts on every container it runs; its value is
+// the app name.
+const LabelApp = "io.ynhd.app"
+
+// LabelManaged marks volumes and networks that ynhd created.
+const LabelManaged = "io.ynhd.managed"
+
+// Cgroups says how the container relates to the unit's cgroup.
+type Cgroups int
+
+const (
+	// CgroupsSplit runs conmon and the container in the unit's cgroup
+	// (podman --cgroups=split, needs Delegate=yes): the user manager case.
+	CgroupsSplit Cgroups = iota
+	// CgroupsDisabled leaves cgroups to systemd entirely (podman
+	// --cgroups=disabled): the DynamicUser system case, where podman has no
+	// D-Bus session to ask for a scope. Resource limits then come from the
+	// unit's own MemoryMax=/CPUQuota=/TasksMax=.
+	CgroupsDisabled
+)
+
+// RunOptions are the parts of `podman run` that depend on where the unit
+// runs, not on the declaration.
+type RunOptions struct {
+	Cgroups Cgroups
+	// CIDFile is where podman writes the container ID (may contain unit
+	// specifiers; the caller quotes it accordingly).
+	CIDFile string
+}
+
+// flagTable maps declaration keys to podman run flags, in the order they
+// appear on the command line. Each entry reads one part of the app.
+var flagTable = []func(a *decl.App, o RunOptions) []string{
+	identityFlags,
+	processFlags,
+	envFlags,
+	portFlags,
+	mountFlags,
+	networkFlags,
+	securityFlags,
+	healthFlags,
+	resourceFlags,
+	lifecycleFlags,
+	labelFlags,
+}
+
+// RunArgs returns the `podman run` arguments (after "run", up to and
+// including the image and command) for app. The container is named after
+// the app, detached, replaces a leftover container of the same name, and
+// notifies systemd when it is up (conmon, or the container's own init in
+// systemd mode).
+func RunArgs(a *decl.App, o RunOptions) []string {
+	args := []string{
+		"--name=" + a.Name,
+		"--cidfile=" + o.CIDFile,
+		"--replace",
+		"--detach",
+	}
+	switch o.Cgroups {
+	case CgroupsDisabled:
+		args = append(args, "--cgroups=disabled")
+	default:
+		args = append(args, "--cgroups=split")
+	}
+	if a.Systemd {
+		args = append(args, "--systemd=always", "--sdnotify=container")
+	} else {
+		args = append(args, "--sdnotify=conmon")
+	}
+	for _, f := range flagTable {
+		args = append(args, f(a, o)...)
+	}
+	args = append(args, a.PodmanArgs...)
+	args = append(args, a.ImageRef())
+	args = append(args, a.Command...)
+	return args
+}
+
+func identityFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	if a.Hostname != "" {
+		args = append(args, "--hostname="+a.Hostname)
+	}
+	if a.User != "" {
+		u := a.User
+		if a.Group != "" {
+			u += ":" + a.Group
+		}
+		args = append(args, "--user="+u)
+	}
+	if a.UserNS != "" {
+		args = append(args, "--userns="+a.UserNS)
+	}
+	for _, m := range a.UIDMap {
+		args = append(args, "--uidmap="+m)
+	}
+	for _, m := range a.GIDMap {
+		args = append(args, "--gidmap="+m)
+	}
+	return args
+}
+
+func processFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	if len(a.Entrypoint) > 0 {
+		args = append(args, "--entrypoint="+jsonArray(a.Entrypoint))
+	}
+	if a.Workdir != "" {
+		args = append(args, "--workdir="+a.Workdir)
+	}
+	return args
+}
+
+func envFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	for _, f := range a.EnvFiles {
+		args = append(args, "--env-file="+f)
+	}
+	for _, k := range sortedKeys(a.Env) {
+		args = append(args, "--env="+k+"="+a.Env[k])
+	}
+	return args
+}
+
+func portFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	for _, p := range a.Ports {
+		spec := strconv.Itoa(p.HostPort) + ":" + strconv.Itoa(p.ContainerPort)
+		if p.HostIP != "" {
+			ip := p.HostIP
+			if strings.Contains(ip, ":") {
+				ip = "[" + ip + "]"
+			}
+			spec = ip + ":" + spec
+		}
+		if p.Protocol != "" && p.Protocol != decl.DefaultProtocol {
+			spec += "/" + p.Protocol
+		}
+		args = append(args, "--publish="+spec)
+	}
+	return args
+}
+
+func mountFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	for _, v := range a.Volumes {
+		spec := "type=volume,source=" + v.Name + ",destination=" + v.Target
+		if v.ReadOnly {
+			spec += ",ro=true"
+		}
+		args = append(args, "--mount="+spec)
+	}
+	for _, b := range a.Binds {
+		spec := b.Source + ":" + b.Target
+		var opts []string
+		if b.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		if b.SELinux != "" {
+			opts = append(opts, b.SELinux)
+		}
+		if len(opts) > 0 {
+			spec += ":" + strings.Join(opts, ",")
+		}
+		args = append(args, "--volume="+spec)
+	}
+	for _, t := range a.Tmpfs {
+		spec := t.Target
+		if len(t.Options) > 0 {
+			spec += ":" + strings.Join(t.Options, ",")
+		}
+		args = append(args, "--tmpfs="+spec)
+	}
+	return args
+}
+
+func networkFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	if a.Network != "" {
+		args = append(args, "--network="+a.Network)
+	}
+	for _, d := range a.DNS {
+		args = append(args, "--dns="+d)
+	}
+	return args
+}
+
+func securityFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	for _, c := range a.CapDrop {
+		n, _ := decl.NormalizeCap(c)
+		args = append(args, "--cap-drop="+n)
+	}
+	for _, c := range a.CapAdd {
+		n, _ := decl.NormalizeCap(c)
+		args = append(args, "--cap-add="+n)
+	}
+	if a.NoNewPrivileges {
+		args = append(args, "--security-opt=no-new-privileges")
+	}
+	if a.ReadOnly {
+		args = append(args, "--read-only")
+	}
+	for _, d := range a.Devices {
+		args = append(args, "--device="+d)
+	}
+	for _, k := range sortedKeys(a.Sysctls) {
+		args = append(args, "--sysctl="+k+"="+a.Sysctls[k])
+	}
+	for _, k := range sortedKeys(a.Ulimits) {
+		args = append(args, "--ulimit="+k+"="+a.Ulimits[k])
+	}
+	return args
+}
+
+func healthFlags(a *decl.App, _ RunOptions) []string {
+	h := a.Health
+	if h == nil {
+		return nil
+	}
+	args := []string{"--health-cmd=" + jsonArray(h.Cmd)}
+	if h.Interval.Duration > 0 {
+		args = append(args, "--health-interval="+h.Interval.String())
+	}
+	if h.Timeout.Duration > 0 {
+		args = append(args, "--health-timeout="+h.Timeout.String())
+	}
+	if h.Retries > 0 {
+		args = append(args, "--health-retries="+strconv.Itoa(h.Retries))
+	}
+	if h.StartPeriod.Duration > 0 {
+		args = append(args, "--health-start-period="+h.StartPeriod.String())
+	}
+	if h.OnFailure != "" && h.OnFailure != "none" {
+		args = append(args, "--health-on-failure="+h.OnFailure)
+	}
+	return args
+}
+
+func resourceFlags(a *decl.App, o RunOptions) []string {
+	if o.Cgroups == CgroupsDisabled {
+		return nil // enforced by the unit (see units.Render)
+	}
+	r := a.Resources
+	var args []string
+	if r.Memory != "" {
+		args = append(args, "--memory="+strings.ToLower(r.Memory))
+	}
+	if r.CPUs > 0 {
+		args = append(args, "--cpus="+strconv.FormatFloat(r.CPUs, 'f', -1, 64))
+	}
+	if r.Pids > 0 {
+		args = append(args, "--pids-limit="+strconv.Itoa(r.Pids))
+	}
+	return args
+}
+
+func lifecycleFlags(a *decl.App, _ RunOptions) []string {
+	var args []string
+	if a.StopSignal != "" {
+		s, _ := decl.NormalizeSignal(a.StopSignal)
+		args = append(args, "--stop-signal="+s)
+	}
+	args = append(args, "--stop-timeout="+strconv.Itoa(StopSeconds(a)))
+	args = append(args, "--log-driver="+a.LogDriver)
+	switch {
+	case a.Build != nil:
+		args = append(args, "--pull=never") // built locally, never pulled
+	case a.Pull != "":
+		args = append(args, "--pull="+a.Pull)
+	}
+	return args
+}
+
+func labelFlags(a *decl.App, _ RunOptions) []string {
+	args := []string{"--label=" + LabelApp + "=" + a.Name}
+	for _, k := range sortedKeys(a.Labels) {
+		args = append(args, "--label="+k+"="+a.Labels[k])
+	}
+	return args
+}
+
+// StopSeconds is the app's stop timeout in whole seconds, rounded up.
+func StopSeconds(a *decl.App) int {
+	s := int((a.StopTimeout.Duration + 999_999_999) / 1_000_000_000)
+	return max(s, 0)
+}
+
+// VolumeCreateArgs returns the `podman volume create` arguments (after
+// "create") that make v exist with its driver and options, leaving an
+// existing volume and its data alone (--ignore).
+func VolumeCreateArgs(v decl.Volume) []string {
+	args := []string{"--ignore"}
+	if v.Driver != "" {
+		args = append(args, "--driver="+v.Driver)
+	}
+	for _, k := range sortedKeys(v.Options) {
+		args = append(args, "--opt="+k+"="+v.Options[k])
+	}
+	args = append(args, "--label="+LabelManaged+"=true", v.Name)
+	return args
+}
+
+// NeedsNetwork reports whether app names a network that must exist before
+// it starts (not one of podman's built-in modes).
+func NeedsNetwork(a *decl.App) bool {
+	mode, _, _ := strings.Cut(a.Network, ":")
+	switch mode {
+	case "", "none", "host", "slirp4netns", "pasta", "bridge", "private":
+		return false
+	}
+	return true
+}
+
+func jsonArray(argv []string) string {
+	b, err := json.Marshal(argv)
+	if err != nil {
+		panic(fmt.Sprintf("marshal argv: %v", err)) // []string always marshals
+	}
+	return string(b)
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
