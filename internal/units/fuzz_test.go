@@ -1,0 +1,44 @@
+package units
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+// FuzzDecodeRender feeds arbitrary declarations through decode, validate
+// and render. Whatever passes validation must render, and the unit must
+// parse back to exactly the options and Exec words that were meant: no
+// input can add a line, a section or a command.
+func FuzzDecodeRender(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.toml")
+	more, _ := filepath.Glob("../../configs/*.toml")
+	for _, s := range append(seeds, more...) {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("version = 1\nimage = \"docker.io/x/y\"\ncommand = [\"a\\nb\", \"%t\", \"$X\", \";\"]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, ds := decl.Decode(filepath.Join(testDir, "fuzz.toml"), data, testHome)
+		if p == nil || ds.HasErrors() {
+			return
+		}
+		if ds := decl.Validate(p, decl.Host{Rootless: true, UnprivilegedPortStart: 1024}); ds.HasErrors() {
+			return
+		}
+		for _, mode := range []Mode{User, System} {
+			u, err := Render(p.App, Options{Mode: mode})
+			if err != nil {
+				t.Fatalf("valid declaration does not render: %v\n%s", err, data)
+			}
+			b, err := Seal(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRoundTrip(t, u, b)
+		}
+	})
+}

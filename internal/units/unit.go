@@ -1,0 +1,129 @@
+// Package units renders declarations into systemd unit files. Rendering is
+// pure: an App goes in, unit bytes come out, with no filesystem, D-Bus or
+// podman access. Units are built as a structured model (sections of
+// key/value options, Exec lines as argument vectors) and serialized with
+// systemd's quoting rules, so no declared value can add a line, a section or
+// a command to the unit.
+package units
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Unit is a systemd unit file: header comments and ordered sections.
+type Unit struct {
+	Comments []string
+	Sections []*Section
+}
+
+// Section is one [Name] block of options, kept in insertion order.
+type Section struct {
+	Name    string
+	Options []Option
+}
+
+// Option is one Key=Value line. Value is the text exactly as written to the
+// file: constructors (Text, Exec) escape what they are given.
+type Option struct {
+	Key   string
+	Value string
+	// Argv is the argument vector an Exec option was built from, kept so
+	// tests can check that systemd splits Value back into exactly these
+	// words. Serialization ignores it.
+	Argv []Word
+}
+
+// Section returns the section called name, adding it at the end if needed.
+func (u *Unit) Section(name string) *Section {
+	for _, s := range u.Sections {
+		if s.Name == name {
+			return s
+		}
+	}
+	s := &Section{Name: name}
+	u.Sections = append(u.Sections, s)
+	return s
+}
+
+// Lookup returns the values of key in section, in order.
+func (u *Unit) Lookup(section, key string) []string {
+	var out []string
+	for _, s := range u.Sections {
+		if s.Name != section {
+			continue
+		}
+		for _, o := range s.Options {
+			if o.Key == key {
+				out = append(out, o.Value)
+			}
+		}
+	}
+	return out
+}
+
+// Raw adds key with a value written verbatim: for ynhd's own values, which
+// may use unit specifiers such as %t or %n.
+func (s *Section) Raw(key, value string) {
+	s.Options = append(s.Options, Option{Key: key, Value: value})
+}
+
+// Text adds key with a literal value: % is escaped so systemd does not
+// expand specifiers in it.
+func (s *Section) Text(key, value string) { s.Raw(key, EscapeSpecifiers(value)) }
+
+// Exec adds an Exec*= line. prefix holds systemd's executable prefixes
+// ("-" to ignore failure, "" for none); every word is quoted for systemd.
+func (s *Section) Exec(key, prefix string, argv ...Word) {
+	s.Options = append(s.Options, Option{Key: key, Value: prefix + QuoteExec(argv), Argv: argv})
+}
+
+var (
+	sectionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]*$`)
+	keyRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+)
+
+// Bytes serializes the unit. It fails, rather than write a unit that would
+// parse differently, on a malformed section or key name, or a value with a
+// line break, NUL, or a trailing backslash (systemd's line continuation).
+func (u *Unit) Bytes() ([]byte, error) {
+	var b bytes.Buffer
+	for _, c := range u.Comments {
+		if strings.ContainsAny(c, "\n\r\x00") {
+			return nil, fmt.Errorf("comment %q contains a line break", c)
+		}
+		b.WriteString("# " + c + "\n")
+	}
+	for i, s := range u.Sections {
+		if !sectionRE.MatchString(s.Name) {
+			return nil, fmt.Errorf("invalid section name %q", s.Name)
+		}
+		if i > 0 || len(u.Comments) > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("[" + s.Name + "]\n")
+		for _, o := range s.Options {
+			if err := checkOption(o); err != nil {
+				return nil, fmt.Errorf("[%s] %w", s.Name, err)
+			}
+			b.WriteString(o.Key + "=" + o.Value + "\n")
+		}
+	}
+	return b.Bytes(), nil
+}
+
+func checkOption(o Option) error {
+	switch {
+	case !keyRE.MatchString(o.Key):
+		return fmt.Errorf("invalid key %q", o.Key)
+	case strings.ContainsAny(o.Value, "\n\r\x00"):
+		return fmt.Errorf("%s: value contains a line break or NUL", o.Key)
+	case strings.HasSuffix(o.Value, `\`):
+		return fmt.Errorf("%s: value ends with a backslash, which systemd reads as a line continuation", o.Key)
+	case strings.TrimSpace(o.Value) != o.Value:
+		return fmt.Errorf("%s: value has leading or trailing white space, which systemd drops", o.Key)
+	}
+	return nil
+}
