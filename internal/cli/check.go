@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+func cmdCheck(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("check", e, &c)
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		if isFlagHelp(err) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		paths = []string{c.declDir(e)}
+	}
+	files, err := expand(paths)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd check: %v\n", err)
+		return exitProblem
+	}
+	loaded := loadSet(files, e)
+	var nerr, nwarn int
+	for _, l := range loaded {
+		for _, d := range l.Diagnostics {
+			fmt.Fprintln(e.stdout, d.String())
+			if d.Severity == decl.Error {
+				nerr++
+			} else {
+				nwarn++
+			}
+		}
+	}
+	fmt.Fprintf(e.stderr, "%s checked: %s, %s\n", plural(len(loaded), "declaration"), plural(nerr, "error"), plural(nwarn, "warning"))
+	if nerr > 0 {
+		return exitProblem
+	}
+	return exitOK
+}
+
+// loadSet loads files as one set: dependencies are checked against the
+// files given plus every other declaration in their directories.
+func loadSet(files []string, e env) []*decl.Loaded {
+	all := map[string]bool{}
+	var set []string
+	for _, f := range files {
+		if !all[f] {
+			all[f] = true
+			set = append(set, f)
+		}
+		siblings, _ := decl.DeclarationFiles(filepath.Dir(f))
+		for _, s := range siblings {
+			if !all[s] {
+				all[s] = true
+				set = append(set, s)
+			}
+		}
+	}
+	loaded := decl.LoadFiles(set, decl.HostFacts(true), e.home)
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f] = true
+	}
+	var out []*decl.Loaded
+	for _, l := range loaded {
+		if want[l.File] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// expand turns file and directory arguments into declaration files, each
+// as an absolute path.
+func expand(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, unwrapPathError(err))
+		}
+		if !st.IsDir() {
+			files = append(files, abs)
+			continue
+		}
+		fs, err := decl.DeclarationFiles(abs)
+		if err != nil {
+			return nil, err
+		}
+		if len(fs) == 0 {
+			return nil, fmt.Errorf("%s: no declarations (*.toml) in this directory", p)
+		}
+		files = append(files, fs...)
+	}
+	return files, nil
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", what)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,155 @@
+// Package cli implements the ynhd command line. Main is the whole program;
+// cmd/ynhd only calls it, so tests can run the CLI in-process.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X .../internal/cli.version=...".
+var version = ""
+
+// Version returns ynhd's version: the one set at build time, else the
+// module version, else "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitProblem = 1 // a declaration has errors, or the command failed
+	exitUsage   = 2
+)
+
+const usage = `ynhd keeps rootless podman containers running as systemd units, declared
+in one TOML file per app.
+
+Usage:
+  ynhd <command> [flags] [arguments]
+
+Commands:
+  check [FILE|DIR...]   validate declarations; one line per problem as
+                        file:line:col: message; exit 1 if any has errors
+  render APP|FILE       print the systemd unit an app's declaration renders to
+  version               print ynhd's version
+
+Flags of check and render:
+  --system              system mode: declarations in /etc/ynhd, units for the
+                        system manager with DynamicUser=yes
+  --dir DIR             declarations directory (default ~/.config/ynhd,
+                        or /etc/ynhd with --system)
+
+Examples:
+  ynhd check                         check every app in ~/.config/ynhd
+  ynhd check ~/.config/ynhd/web.toml
+  ynhd render web                    the unit for ~/.config/ynhd/web.toml
+  ynhd render --system configs/whoami.toml
+
+Declarations are documented in docs/declarations.md.
+`
+
+// env is what a command needs from the process, so tests can substitute it.
+type env struct {
+	stdout, stderr io.Writer
+	home           string
+}
+
+// Main runs ynhd with os.Args and returns the exit code.
+func Main() int {
+	home, _ := os.UserHomeDir()
+	return run(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, home: home})
+}
+
+func run(args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	case "version", "--version":
+		fmt.Fprintf(e.stdout, "ynhd %s\n", Version())
+		return exitOK
+	case "check":
+		return cmdCheck(rest, e)
+	case "render":
+		return cmdRender(rest, e)
+	}
+	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
+	return exitUsage
+}
+
+// commonFlags are the flags check and render share.
+type commonFlags struct {
+	system bool
+	dir    string
+}
+
+func newFlagSet(name string, e env, c *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.BoolVar(&c.system, "system", false, "system mode (DynamicUser units, declarations in /etc/ynhd)")
+	fs.StringVar(&c.dir, "dir", "", "declarations directory")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: ynhd %s [--system] [--dir DIR] ...\n", name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// declDir is the declarations directory the flags select.
+func (c *commonFlags) declDir(e env) string {
+	switch {
+	case c.dir != "":
+		return c.dir
+	case c.system:
+		return "/etc/ynhd"
+	}
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "ynhd")
+	}
+	return filepath.Join(e.home, ".config", "ynhd")
+}
+
+// parseFlags parses flags that may appear before or after the positional
+// arguments, as people type them.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func isFlagHelp(err error) bool { return errors.Is(err, flag.ErrHelp) }
+
+func looksLikeFile(arg string) bool {
+	return strings.Contains(arg, "/") || strings.HasSuffix(arg, ".toml")
+}
