@@ -303,10 +303,11 @@ func StopSeconds(a *decl.App) int {
 }
 
 // VolumeCreateArgs returns the `podman volume create` arguments (after
-// "create") that make v exist with its driver and options, leaving an
-// existing volume and its data alone (--ignore).
+// "create") that make v exist with its driver and options. podman 4.3 has no
+// --ignore: on an existing volume the command fails without touching it or
+// its data, so callers treat that failure as success.
 func VolumeCreateArgs(v decl.Volume) []string {
-	args := []string{"--ignore"}
+	var args []string
 	if v.Driver != "" {
 		args = append(args, "--driver="+v.Driver)
 	}

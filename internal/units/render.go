@@ -156,13 +156,18 @@ func (r *renderer) serviceSection() {
 	// podman 4.3 leaves the cidfile behind when the container is removed
 	// from outside; a stale one makes the next run fail.
 	s.Exec("ExecStartPre", "-", Lit("rm"), Lit("-f"), Spec(cid))
+	// Volumes with driver options and named networks must exist before the
+	// container starts. podman 4.3 has no `create --ignore`, so the commands
+	// are allowed to fail ("-"): on an existing volume or network they
+	// change nothing, and a real failure shows up when podman run cannot
+	// find it.
 	for _, v := range a.Volumes {
 		if v.Driver != "" || len(v.Options) > 0 {
-			s.Exec("ExecStartPre", "", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+			s.Exec("ExecStartPre", "-", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
 		}
 	}
 	if podman.NeedsNetwork(a) {
-		s.Exec("ExecStartPre", "", pod("network", "create", "--ignore", "--label="+podman.LabelManaged+"=true", a.Network)...)
+		s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
 	}
 
 	cg := podman.CgroupsSplit
