@@ -111,7 +111,7 @@ target = "/data"
 	got := []string{a.Name, a.Pull, a.Restart, a.LogDriver, a.StopTimeout.String(), a.StopSignal,
 		strings.Join(a.Command, " "), strings.Join(a.EnvFiles, " "), a.Binds[0].Source,
 		a.Ports[0].Protocol, strings.TrimSpace(strings.Repeat("x", a.Ports[0].ContainerPort/8080))}
-	want := []string{"web", "missing", "on-failure", "journald", "10s", "SIGRTMIN+3", "/sbin/init",
+	want := []string{"web", "missing", "always", "journald", "10s", "SIGRTMIN+3", "/sbin/init",
 		"/home/u/.config/ynhd/a.env /home/u/b.env /abs/c.env", "/home/u/.config/data", "tcp", "x"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("defaults (-got +want):\n%s", diff)

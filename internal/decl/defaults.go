@@ -9,7 +9,7 @@ import (
 // Defaults that the reference documents.
 const (
 	DefaultPull        = "missing"
-	DefaultRestart     = "on-failure"
+	DefaultRestart     = "always"
 	DefaultLogDriver   = "journald"
 	DefaultStopTimeout = 10 * time.Second
 	DefaultProtocol    = "tcp"

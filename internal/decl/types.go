@@ -66,7 +66,7 @@ type App struct {
 	Health    *Health   `toml:"health"`
 	Resources Resources `toml:"resources"`
 
-	Restart     string            `toml:"restart"`      // no, on-failure (default), on-abnormal, always
+	Restart     string            `toml:"restart"`      // always (default), on-failure, on-abnormal, no
 	StopSignal  string            `toml:"stop_signal"`  // default SIGTERM, SIGRTMIN+3 in systemd mode
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Labels      map[string]string `toml:"labels"`

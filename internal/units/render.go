@@ -58,6 +58,9 @@ const (
 	// kill, clean up and remove the container after the grace period.
 	stopSlack  = 30
 	restartSec = "2"
+	// startLimitInterval and startLimitBurst bound systemd's own restarts.
+	startLimitInterval = "60"
+	startLimitBurst    = "3"
 )
 
 // Render turns a valid declaration into a unit. The app must have passed
@@ -111,6 +114,11 @@ func (r *renderer) unitSection() {
 	}
 	s.Text("Description", strings.TrimRight(desc, `\ `))
 	s.Text("SourcePath", a.File)
+	// systemd restarts a failing app at most startLimitBurst times per
+	// startLimitInterval; past that the unit stays failed and ynhd's own
+	// backoff takes over, so a crash loop never becomes a restart storm.
+	s.Raw("StartLimitIntervalSec", startLimitInterval)
+	s.Raw("StartLimitBurst", startLimitBurst)
 	if r.opts.Mode == System {
 		s.Raw("Wants", "network-online.target")
 		s.Raw("After", "network-online.target")

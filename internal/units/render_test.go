@@ -124,7 +124,7 @@ func TestMarker(t *testing.T) {
 	if !ok || !m.Intact || m.Source != testDir+"/web.toml" || m.Mode != "user" {
 		t.Fatalf("marker = %+v, %v", m, ok)
 	}
-	edited := []byte(strings.Replace(string(b), "Restart=on-failure", "Restart=no", 1))
+	edited := []byte(strings.Replace(string(b), "Restart=always", "Restart=no", 1))
 	if m, ok := ReadMarker(edited); !ok || m.Intact {
 		t.Fatalf("hand-edited unit reads as intact: %+v", m)
 	}
