@@ -73,6 +73,13 @@ func TestDiagnostics(t *testing.T) {
 				"/d/web.toml:4:1: uid_map: uid_map and gid_map must be given together"}},
 		{"self dependency", "web", img + "after = [\"web\"]\n",
 			[]string{"/d/web.toml:3:10: after[0]: an app cannot depend on itself"}},
+		{"non-table for a map", "web", img + "env = 3\n",
+			[]string{`/d/web.toml:3:1: env: wrong type: TOML value has type integer; destination is a table such as { NAME = "value" }`}},
+		{"unknown array key reported once", "web", img + "comand = [\"a\", \"b\"]\n[heath]\ncmd = [\"x\"]\n",
+			[]string{`/d/web.toml:3:1: comand: unknown key "comand"; did you mean "command"?`,
+				`/d/web.toml:4:1: heath: unknown key "heath"; did you mean "health"?`}},
+		{"missing host port", "web", img + "[[ports]]\ncontainer_port = 80\n",
+			[]string{"/d/web.toml:3:1: ports[0]: host_port is required: the port on the host, e.g. host_port = 8080"}},
 		{"reserved label", "web", img + "labels = { \"io.ynhd.app\" = \"x\" }\n",
 			[]string{`/d/web.toml:3:12: labels.io.ynhd.app: labels starting with "io.ynhd." are set by ynhd; choose another name`}},
 	}
@@ -135,6 +142,9 @@ func TestValidateSet(t *testing.T) {
 	write("d.toml", img+"after = [\"ghost\"]\n")
 	write("e.toml", "version = 1\nimage = 42\n") // invalid, but declared
 	write("f.toml", img+"after = [\"e\"]\n")
+	write("g.toml", img+"[[ports]]\nhost_port = 8080\n")
+	write("h.toml", img+"[[ports]]\nhost_ip = \"127.0.0.1\"\nhost_port = 8080\n")
+	write("i.toml", img+"enabled = false\n[[ports]]\nhost_port = 8080\n")
 	write(".hidden.toml", "garbage")
 	write("notes.txt", "garbage")
 	files, err := DeclarationFiles(dir)
@@ -151,6 +161,7 @@ func TestValidateSet(t *testing.T) {
 		`a.toml:3:13: requires[0]: dependency cycle a -> b -> c -> a: remove one of these dependencies`,
 		`d.toml:3:10: after[0]: app "ghost" is not declared: add ghost.toml beside this file or remove it from after`,
 		`e.toml:2:1: image: wrong type: TOML value has type int64; destination has type string`,
+		`h.toml:5:1: ports[0].host_port: host port 8080/tcp is also published by app "g"; pick another port or disable one of them`,
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("set diagnostics (-got +want):\n%s", diff)

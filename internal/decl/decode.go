@@ -33,8 +33,23 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	}
 	pos := scanPositions(data)
 	var ds Diagnostics
+	// The decoder lets a non-table value for a map field pass silently;
+	// check those against the raw document.
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err == nil {
+		ds = append(ds, mapTypeErrors(file, pos, raw, reflect.TypeOf(App{}), "")...)
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	unknown := map[string]bool{}
 	for _, k := range md.Undecoded() {
-		ds = append(ds, unknownKey(file, pos, k)...)
+		unknown[k.String()] = true
+	}
+	for _, k := range md.Undecoded() {
+		if !underUnknown(k, unknown) {
+			ds = append(ds, unknownKey(file, pos, k)...)
+		}
 	}
 	if !md.IsDefined("version") {
 		ds = append(ds, Diagnostic{File: file, Line: 1, Col: 1, Key: "version", Severity: Error,
@@ -125,6 +140,17 @@ func unknownKey(file string, pos *positions, k toml.Key) Diagnostics {
 	return ds
 }
 
+// underUnknown reports whether a parent of k is itself unknown: only the
+// outermost unknown key is reported.
+func underUnknown(k toml.Key, unknown map[string]bool) bool {
+	for i := 1; i < len(k); i++ {
+		if unknown[k[:i].String()] {
+			return true
+		}
+	}
+	return false
+}
+
 // suggest finds the known key closest to the unknown one, following the
 // struct types down the key path.
 func suggest(k toml.Key) string {
@@ -197,4 +223,61 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// mapTypeErrors reports values that should be tables (map fields such as
+// env or labels) but are not, walking the raw document along t.
+func mapTypeErrors(file string, pos *positions, raw map[string]any, t reflect.Type, prefix string) Diagnostics {
+	var ds Diagnostics
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := tagName(f)
+		v, ok := raw[tag]
+		if tag == "" || !ok {
+			continue
+		}
+		key := join(prefix, tag)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch ft.Kind() {
+		case reflect.Map:
+			if _, isTable := v.(map[string]any); !isTable {
+				p := pos.lookup(key)
+				ds = append(ds, Diagnostic{File: file, Line: p.Line, Col: p.Col, Key: key, Severity: Error,
+					Message: fmt.Sprintf("wrong type: TOML value has type %s; destination is a table such as { NAME = \"value\" }", tomlType(v))})
+			}
+		case reflect.Struct:
+			if sub, isTable := v.(map[string]any); isTable && ft != reflect.TypeOf(Duration{}) {
+				ds = append(ds, mapTypeErrors(file, pos, sub, ft, key)...)
+			}
+		case reflect.Slice:
+			if ft.Elem().Kind() != reflect.Struct {
+				continue
+			}
+			if items, isArray := v.([]map[string]any); isArray {
+				for j, item := range items {
+					ds = append(ds, mapTypeErrors(file, pos, item, ft.Elem(), fmt.Sprintf("%s[%d]", key, j))...)
+				}
+			}
+		}
+	}
+	return ds
+}
+
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer"
+	case float64:
+		return "float"
+	case bool:
+		return "boolean"
+	case []any, []map[string]any:
+		return "array"
+	}
+	return fmt.Sprintf("%T", v)
 }

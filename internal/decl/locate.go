@@ -50,8 +50,16 @@ func (p *positions) lookup(path string) Pos {
 func (p *positions) matching(path string) []string {
 	var out []string
 	for _, k := range p.order {
-		if indexRE.ReplaceAllString(k, "") == path {
+		// Elements of an array value (key[0]) are not keys of their own.
+		if !strings.HasSuffix(k, "]") && indexRE.ReplaceAllString(k, "") == path {
 			out = append(out, k)
+		}
+	}
+	if len(out) == 0 { // an unknown array of tables: its headers
+		for _, k := range p.order {
+			if indexRE.ReplaceAllString(k, "") == path {
+				out = append(out, k)
+			}
 		}
 	}
 	return out

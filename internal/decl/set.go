@@ -31,7 +31,41 @@ func ValidateSet(apps []*Parsed, known map[string]bool) Diagnostics {
 		ds = append(ds, v.ds...)
 	}
 	ds = append(ds, cycles(apps, byName)...)
+	ds = append(ds, portClashes(apps)...)
 	ds.Sort()
+	return ds
+}
+
+// portClashes reports a host port that two enabled apps publish: the second
+// to start would fail. Each clash is reported on the app whose name sorts
+// last.
+func portClashes(apps []*Parsed) Diagnostics {
+	sorted := append([]*Parsed(nil), apps...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].App.Name < sorted[j].App.Name })
+	type binding struct{ ip, app string }
+	taken := map[string][]binding{} // port/protocol -> who binds it
+	var ds Diagnostics
+	for _, p := range sorted {
+		if !p.App.IsEnabled() {
+			continue
+		}
+		for i, port := range p.App.Ports {
+			id := fmt.Sprintf("%d/%s", port.HostPort, port.Protocol)
+			for _, b := range taken[id] {
+				// The same address, or either one all addresses, clash.
+				if b.app != p.App.Name && (b.ip == port.HostIP || b.ip == "" || port.HostIP == "") {
+					v := &validator{app: p.App, pos: p.pos}
+					if v.pos == nil {
+						v.pos = &positions{at: map[string]Pos{}}
+					}
+					v.errf(fmt.Sprintf("ports[%d].host_port", i), "host port %s is also published by app %q; pick another port or disable one of them", id, b.app)
+					ds = append(ds, v.ds...)
+					break
+				}
+			}
+			taken[id] = append(taken[id], binding{port.HostIP, p.App.Name})
+		}
+	}
 	return ds
 }
 

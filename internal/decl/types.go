@@ -2,8 +2,9 @@
 // the TOML file a person writes, one per app, and the strict decoding,
 // defaulting and validation that turn it into an App the renderer can trust.
 //
-// The package is pure apart from LoadDir and HostFacts: Parse takes bytes,
-// Validate takes the facts about the host it needs as values.
+// The package is pure apart from LoadFiles, DeclarationFiles and HostFacts:
+// Decode takes bytes, Validate takes the facts about the host it needs as
+// values.
 package decl
 
 import "time"
@@ -42,7 +43,7 @@ type App struct {
 	Tmpfs   []Tmpfs  `toml:"tmpfs"`
 
 	Hostname string   `toml:"hostname"`
-	Network  string   `toml:"network"` // "" (podman's default), none, host, slirp4netns, pasta, or a network name
+	Network  string   `toml:"network"` // "" (podman's default), none, host, slirp4netns, pasta, bridge, private, or a network name
 	DNS      []string `toml:"dns"`
 
 	User            string            `toml:"user"`  // user inside the container (name or id)
@@ -66,11 +67,11 @@ type App struct {
 	Health    *Health   `toml:"health"`
 	Resources Resources `toml:"resources"`
 
-	Restart     string            `toml:"restart"`      // always (default), on-failure, on-abnormal, no
-	StopSignal  string            `toml:"stop_signal"`  // default SIGTERM, SIGRTMIN+3 in systemd mode
+	Restart     string            `toml:"restart"`      // always (default), on-failure, on-abnormal, on-abort, on-watchdog, on-success, no
+	StopSignal  string            `toml:"stop_signal"`  // default: the image's STOPSIGNAL; SIGRTMIN+3 in systemd mode
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Labels      map[string]string `toml:"labels"`
-	LogDriver   string            `toml:"log_driver"` // journald (default), k8s-file, passthrough, none
+	LogDriver   string            `toml:"log_driver"` // journald (default), k8s-file, json-file, passthrough, none
 
 	After    []string `toml:"after"`    // apps to start after
 	Requires []string `toml:"requires"` // apps this one cannot run without (implies after)

@@ -240,6 +240,10 @@ func (v *validator) ports(host Host) {
 	seen := map[string]int{}
 	for i, p := range a.Ports {
 		key := fmt.Sprintf("ports[%d]", i)
+		if p.HostPort == 0 {
+			v.errf(key, "host_port is required: the port on the host, e.g. host_port = 8080")
+			continue
+		}
 		if p.HostPort < 1 || p.HostPort > 65535 {
 			v.errf(key+".host_port", "host port %d out of range: use 1-65535", p.HostPort)
 		} else if host.Rootless && p.HostPort < host.UnprivilegedPortStart {
@@ -287,6 +291,9 @@ func (v *validator) mounts() {
 			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
 		}
 		target(key+".target", m.Target)
+		if strings.ContainsAny(m.Target, ":,") {
+			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+		}
 		if m.Driver != "" && !optKeyRE.MatchString(m.Driver) {
 			v.errf(key+".driver", "driver name %q is invalid", m.Driver)
 		}
@@ -458,12 +465,14 @@ func (v *validator) health() {
 func (v *validator) resources() {
 	r := v.app.Resources
 	if r.Memory != "" {
-		if _, err := r.MemoryBytes(); err != nil {
+		if n, err := r.MemoryBytes(); err != nil {
 			v.errf("resources.memory", "%v", err)
+		} else if n < 1<<20 {
+			v.errf("resources.memory", "%q is less than 1 MiB, too little for any container; leave it out for no limit", r.Memory)
 		}
 	}
-	if r.CPUs < 0 {
-		v.errf("resources.cpus", "must not be negative")
+	if r.CPUs < 0 || (r.CPUs > 0 && r.CPUs < 0.01) {
+		v.errf("resources.cpus", "must be at least 0.01 (one percent of a CPU); leave it out for no limit")
 	}
 	if r.Pids < 0 {
 		v.errf("resources.pids", "must not be negative")
