@@ -218,7 +218,7 @@ func (r *renderer) globalArgs(args []string) []Word {
 }
 
 // dynamicUser makes the service run as a transient user with its podman
-// state in the unit's own directories (see docs/system-mode.md).
+// state in the unit's own directories (see docs/units.md, "System mode").
 func (r *renderer) dynamicUser(s *Section) {
 	a := r.app
 	dir := r.stateDir()
@@ -239,7 +239,7 @@ func (r *renderer) dynamicUser(s *Section) {
 		s.Raw("MemoryMax", strconv.FormatInt(b, 10))
 	}
 	if res.CPUs > 0 {
-		s.Raw("CPUQuota", strconv.Itoa(int(res.CPUs*100+0.5))+"%%")
+		s.Raw("CPUQuota", strconv.Itoa(int(res.CPUs*100+0.5))+"%") // no specifiers here
 	}
 	if res.Pids > 0 {
 		s.Raw("TasksMax", strconv.Itoa(res.Pids))
