@@ -1,0 +1,169 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// jobTimeout bounds the wait for one start, stop or restart job; units
+// have their own, shorter timeouts, so this only guards against a lost
+// job result.
+const jobTimeout = 10 * time.Minute
+
+// Applied says what happened to the actions of a plan.
+type Applied struct {
+	// Failed maps apps to why one of their actions failed.
+	Failed map[string]error
+	// Done lists the actions carried out.
+	Done []Action
+}
+
+// applier carries out a plan; it keeps going past one app's failure and
+// skips that app's later actions.
+type applier struct {
+	m   Manager
+	f   Files
+	log *zap.Logger
+	res Applied
+}
+
+func (a *applier) fail(app string, err error) {
+	if _, seen := a.res.Failed[app]; !seen {
+		a.res.Failed[app] = err
+		a.log.Error("action failed", zap.String("app", app), zap.Error(err))
+	}
+}
+
+func (a *applier) ok(act Action) {
+	a.res.Done = append(a.res.Done, act)
+	a.log.Info(act.Op.String(), zap.String("app", act.App), zap.String("unit", act.Unit), zap.String("reason", act.Reason))
+}
+
+// Apply carries out p in op order: stops, disables, file removals and
+// writes, enables, one daemon-reload, then all starts and restarts as
+// parallel jobs whose results are awaited. The error joins every app's
+// failure.
+func Apply(ctx context.Context, m Manager, f Files, log *zap.Logger, p *Plan) (Applied, error) {
+	a := &applier{m: m, f: f, log: log, res: Applied{Failed: map[string]error{}}}
+	byOp := map[Op][]Action{}
+	for _, act := range p.Actions {
+		byOp[act.Op] = append(byOp[act.Op], act)
+	}
+	a.jobs(ctx, byOp[OpStop])
+	a.unitFiles(ctx, OpDisable, byOp[OpDisable])
+	for _, act := range append(byOp[OpRemove], byOp[OpWrite]...) {
+		var err error
+		if act.Op == OpRemove {
+			err = f.Remove(act.Unit)
+		} else {
+			err = f.Write(act.Unit, act.Content)
+		}
+		if err != nil {
+			a.fail(act.App, errorf(act.Unit, "%s: %v", act.Op, err))
+			continue
+		}
+		a.ok(act)
+	}
+	a.unitFiles(ctx, OpEnable, byOp[OpEnable])
+	if len(byOp[OpReload]) > 0 {
+		if err := m.ReloadContext(ctx); err != nil {
+			err = fmt.Errorf("daemon-reload: %w", err)
+			a.log.Error("reload failed", zap.Error(err))
+			a.res.Failed[""] = err
+			return a.res, a.err()
+		}
+		a.ok(Action{Op: OpReload})
+	}
+	a.jobs(ctx, append(byOp[OpStart], byOp[OpRestart]...))
+	return a.res, a.err()
+}
+
+func (a *applier) err() error {
+	var errs []error
+	for _, app := range sortedKeys(a.res.Failed) {
+		errs = append(errs, a.res.Failed[app])
+	}
+	return errors.Join(errs...)
+}
+
+// unitFiles enables or disables units in one D-Bus call.
+func (a *applier) unitFiles(ctx context.Context, op Op, acts []Action) {
+	var names []string
+	var todo []Action
+	for _, act := range acts {
+		if _, failed := a.res.Failed[act.App]; !failed {
+			names = append(names, act.Unit)
+			todo = append(todo, act)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	var err error
+	if op == OpEnable {
+		_, _, err = a.m.EnableUnitFilesContext(ctx, names, false, false)
+	} else {
+		_, err = a.m.DisableUnitFilesContext(ctx, names, false)
+	}
+	for _, act := range todo {
+		if err != nil {
+			a.fail(act.App, errorf(act.Unit, "%s: %v", op, err))
+		} else {
+			a.ok(act)
+		}
+	}
+}
+
+// jobs queues a start, stop or restart job per action, then waits for all
+// of them: independent apps start in parallel, and systemd orders
+// dependent ones.
+func (a *applier) jobs(ctx context.Context, acts []Action) {
+	type pending struct {
+		act Action
+		ch  chan string
+	}
+	var waits []pending
+	for _, act := range acts {
+		if _, failed := a.res.Failed[act.App]; failed {
+			continue
+		}
+		if act.ResetFailed {
+			_ = a.m.ResetFailedUnitContext(ctx, act.Unit)
+		}
+		ch := make(chan string, 1)
+		var err error
+		switch act.Op {
+		case OpStop:
+			_, err = a.m.StopUnitContext(ctx, act.Unit, "replace", ch)
+		case OpStart:
+			_, err = a.m.StartUnitContext(ctx, act.Unit, "replace", ch)
+		case OpRestart:
+			_, err = a.m.RestartUnitContext(ctx, act.Unit, "replace", ch)
+		}
+		if err != nil {
+			a.fail(act.App, errorf(act.Unit, "%s: %v", act.Op, err))
+			continue
+		}
+		waits = append(waits, pending{act, ch})
+	}
+	timeout := time.NewTimer(jobTimeout)
+	defer timeout.Stop()
+	for _, w := range waits {
+		select {
+		case res := <-w.ch:
+			if res != "done" {
+				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see journalctl --user -u %s", w.act.Op, res, w.act.Unit))
+				continue
+			}
+			a.ok(w.act)
+		case <-timeout.C:
+			a.fail(w.act.App, errorf(w.act.Unit, "%s job gave no result within %v", w.act.Op, jobTimeout))
+		case <-ctx.Done():
+			a.fail(w.act.App, errorf(w.act.Unit, "%s: %v", w.act.Op, ctx.Err()))
+		}
+	}
+}

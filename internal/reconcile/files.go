@@ -1,0 +1,127 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Files is the unit directory as the reconciler sees it.
+type Files interface {
+	// Dir is the directory's absolute path.
+	Dir() string
+	// ReadUnits returns every regular *.service file in the directory.
+	ReadUnits() (map[string][]byte, error)
+	// Write replaces a unit file atomically.
+	Write(name string, data []byte) error
+	// Remove deletes a unit file; a missing file is not an error.
+	Remove(name string) error
+	// Enabled reports whether the unit is linked into the install target.
+	Enabled(name string) bool
+}
+
+// UnitDir is a unit directory on disk, e.g. ~/.config/systemd/user.
+// Target is the install target units are enabled into (default.target
+// for users, multi-user.target for the system manager).
+type UnitDir struct {
+	Path   string
+	Target string
+}
+
+// Dir implements Files.
+func (u UnitDir) Dir() string { return u.Path }
+
+// ReadUnits implements Files. Symlinks (units linked or masked by hand) are
+// not ynhd's and are skipped.
+func (u UnitDir) ReadUnits() (map[string][]byte, error) {
+	entries, err := os.ReadDir(u.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string][]byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".service") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(u.Path, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = b
+	}
+	return out, nil
+}
+
+// Write implements Files: a temporary file in the same directory, synced,
+// then renamed over the unit, so the manager never reads half a unit.
+func (u UnitDir) Write(name string, data []byte) error {
+	if err := os.MkdirAll(u.Path, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(u.Path, ".ynhd-"+name+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(u.Path, name)); err != nil {
+		return err
+	}
+	if d, err := os.Open(u.Path); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Remove implements Files.
+func (u UnitDir) Remove(name string) error {
+	err := os.Remove(filepath.Join(u.Path, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Enabled implements Files.
+func (u UnitDir) Enabled(name string) bool {
+	_, err := os.Lstat(filepath.Join(u.Path, u.Target+".wants", name))
+	return err == nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func unitApp(unit string) string { return strings.TrimSuffix(unit, ".service") }
+
+func errorf(unit, format string, args ...any) error {
+	return fmt.Errorf("%s: "+format, append([]any{unit}, args...)...)
+}

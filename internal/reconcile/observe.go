@@ -1,0 +1,109 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+
+	"github.com/ynhd/ynhd/internal/units"
+)
+
+// Manager is the part of the systemd manager's D-Bus API the reconciler
+// uses; *dbus.Conn from go-systemd satisfies it. Job methods queue a job
+// and return; its result ("done", "failed", "canceled", "timeout",
+// "dependency", "skipped") arrives later on ch.
+type Manager interface {
+	ListUnitsByNamesContext(ctx context.Context, units []string) ([]sddbus.UnitStatus, error)
+	GetUnitPropertyContext(ctx context.Context, unit, property string) (*sddbus.Property, error)
+	GetUnitTypePropertyContext(ctx context.Context, unit, unitType, property string) (*sddbus.Property, error)
+	ReloadContext(ctx context.Context) error
+	StartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	StopUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	RestartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	ResetFailedUnitContext(ctx context.Context, name string) error
+	EnableUnitFilesContext(ctx context.Context, files []string, runtime, force bool) (bool, []sddbus.EnableUnitFileChange, error)
+	DisableUnitFilesContext(ctx context.Context, files []string, runtime bool) ([]sddbus.DisableUnitFileChange, error)
+}
+
+// Observe reads the unit directory and asks the manager, in one call, for
+// the state of every unit that is declared or carries ynhd's marker for a
+// declaration in declDir.
+func Observe(ctx context.Context, m Manager, f Files, declDir string, declared []string) (*World, error) {
+	files, err := f.ReadUnits()
+	if err != nil {
+		return nil, fmt.Errorf("reading unit directory %s: %w", f.Dir(), err)
+	}
+	w := &World{Units: map[string]*Observed{}}
+	for name, b := range files {
+		o := &Observed{Unit: name, File: b}
+		if mk, ok := units.ReadMarker(b); ok {
+			o.Source, o.Intact = mk.Source, mk.Intact
+			o.Ours = filepath.Dir(mk.Source) == filepath.Clean(declDir)
+		}
+		// Only units that are ours or declared matter.
+		w.Units[name] = o
+	}
+	names := map[string]bool{}
+	for _, u := range declared {
+		names[u] = true
+		if w.Units[u] == nil {
+			w.Units[u] = &Observed{Unit: u}
+		}
+	}
+	for name, o := range w.Units {
+		if o.Ours {
+			names[name] = true
+		}
+	}
+	for name := range w.Units {
+		if !names[name] {
+			delete(w.Units, name)
+		}
+	}
+	list := sortedKeys(names)
+	if len(list) == 0 {
+		return w, nil
+	}
+	statuses, err := m.ListUnitsByNamesContext(ctx, list)
+	if err != nil {
+		return nil, fmt.Errorf("asking systemd for unit states: %w", err)
+	}
+	for _, s := range statuses {
+		o := w.Units[s.Name]
+		if o == nil {
+			continue
+		}
+		if s.LoadState != "not-found" {
+			o.LoadState, o.ActiveState, o.SubState = s.LoadState, s.ActiveState, s.SubState
+		}
+		o.Enabled = f.Enabled(s.Name)
+	}
+	// Why a failed unit failed (one call per failed unit, which is rare).
+	for _, o := range w.Units {
+		if o.ActiveState != "failed" {
+			continue
+		}
+		if p, err := m.GetUnitTypePropertyContext(ctx, o.Unit, "Service", "Result"); err == nil {
+			o.Result, _ = p.Value.Value().(string)
+		}
+		if p, err := m.GetUnitTypePropertyContext(ctx, o.Unit, "Service", "NRestarts"); err == nil {
+			o.NRestarts, _ = p.Value.Value().(uint32)
+		}
+	}
+	// A loaded unit with no file here is someone else's, unless the
+	// manager still remembers a file of ours that was deleted.
+	for _, o := range w.Units {
+		if o.File != nil || o.LoadState != "loaded" {
+			continue
+		}
+		p, err := m.GetUnitPropertyContext(ctx, o.Unit, "FragmentPath")
+		if err != nil {
+			return nil, fmt.Errorf("asking systemd where %s comes from: %w", o.Unit, err)
+		}
+		frag, _ := p.Value.Value().(string)
+		o.Foreign = frag != "" && frag != filepath.Join(f.Dir(), o.Unit)
+	}
+	return w, nil
+}

@@ -1,0 +1,210 @@
+package reconcile
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Op is one kind of step in a plan, in the order Apply carries them out.
+type Op int
+
+// The ops, in execution order.
+const (
+	OpStop    Op = iota // stop the unit (deleted or disabled app)
+	OpDisable           // remove the unit from the install target
+	OpRemove            // delete the unit file
+	OpWrite             // write the unit file (new, changed or hand-edited)
+	OpEnable            // add the unit to the install target
+	OpReload            // daemon-reload, at most once
+	OpStart             // start an app that is not running
+	OpRestart           // restart an app whose unit changed
+)
+
+var opNames = [...]string{"stop", "disable", "remove", "write", "enable", "reload", "start", "restart"}
+
+func (o Op) String() string { return opNames[o] }
+
+// Action is one step of a plan.
+type Action struct {
+	Op     Op
+	App    string
+	Unit   string
+	Reason string
+	// Content is the unit file to write (OpWrite).
+	Content []byte
+	// ResetFailed clears a failed state before OpStart.
+	ResetFailed bool
+}
+
+func (a Action) String() string {
+	s := a.Op.String()
+	if a.Unit != "" {
+		s += " " + a.Unit
+	}
+	if a.Reason != "" {
+		s += " (" + a.Reason + ")"
+	}
+	return s
+}
+
+// Problem is something a plan cannot fix: an invalid declaration, a unit
+// name taken by someone else's unit.
+type Problem struct {
+	App     string
+	Message string
+}
+
+// Plan is the sorted list of actions one pass takes, plus the problems it
+// leaves alone.
+type Plan struct {
+	Actions  []Action
+	Problems []Problem
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
+
+// String prints one action per line, then one problem per line; tests
+// compare plans as this text.
+func (p *Plan) String() string {
+	var b strings.Builder
+	for _, a := range p.Actions {
+		b.WriteString(a.String() + "\n")
+	}
+	for _, pr := range p.Problems {
+		fmt.Fprintf(&b, "problem %s: %s\n", pr.App, pr.Message)
+	}
+	return b.String()
+}
+
+// Input is everything Plan looks at.
+type Input struct {
+	Desired []Desired
+	World   *World
+	Backoff map[string]*Backoff
+	Now     time.Time
+	// Removable is the set of units on disk that carry ynhd's marker for
+	// a declaration in the directory but have no declaration any more,
+	// by unit name. Observe fills it from World.
+}
+
+// MakePlan compares what is desired with what is observed. It is pure.
+func MakePlan(in Input) *Plan {
+	p := &Plan{}
+	reload := false
+	wanted := map[string]bool{}
+	for _, d := range in.Desired {
+		wanted[d.Unit] = true
+		o := in.World.Units[d.Unit]
+		if o == nil {
+			o = &Observed{Unit: d.Unit}
+		}
+		reload = planApp(p, d, o, in.Backoff[d.App], in.Now) || reload
+	}
+	for name, o := range in.World.Units {
+		if wanted[name] || !o.Ours {
+			continue
+		}
+		app := strings.TrimSuffix(name, ".service")
+		if isRunning(o) || o.ActiveState == "failed" {
+			p.add(Action{Op: OpStop, App: app, Unit: name, Reason: "declaration removed", ResetFailed: o.ActiveState == "failed"})
+		}
+		if o.Enabled {
+			p.add(Action{Op: OpDisable, App: app, Unit: name, Reason: "declaration removed"})
+		}
+		p.add(Action{Op: OpRemove, App: app, Unit: name, Reason: "declaration removed"})
+		reload = true
+	}
+	if reload {
+		p.add(Action{Op: OpReload})
+	}
+	p.sort()
+	return p
+}
+
+// planApp adds the actions for one declared app and reports whether the
+// manager must reload.
+func planApp(p *Plan, d Desired, o *Observed, b *Backoff, now time.Time) bool {
+	switch {
+	case d.Problem != "":
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: d.Problem})
+		return false
+	case o.File != nil && !o.Ours:
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+			"%s exists and was not written by ynhd; ynhd leaves it alone: remove it, or rename %s", d.Unit, d.Source)})
+		return false
+	case o.File == nil && o.Foreign:
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+			"the unit name %s is taken by another unit; rename %s", d.Unit, d.Source)})
+		return false
+	}
+	reload := false
+	changed := !bytes.Equal(o.File, d.Content)
+	if changed {
+		reason := "changed"
+		switch {
+		case o.File == nil:
+			reason = "new"
+		case !o.Intact:
+			reason = "edited by hand; restoring"
+		}
+		p.add(Action{Op: OpWrite, App: d.App, Unit: d.Unit, Reason: reason, Content: d.Content})
+		reload = true
+	}
+	if !d.Enabled {
+		if o.Enabled {
+			p.add(Action{Op: OpDisable, App: d.App, Unit: d.Unit, Reason: "enabled = false"})
+			reload = true
+		}
+		if isRunning(o) || o.ActiveState == "failed" {
+			p.add(Action{Op: OpStop, App: d.App, Unit: d.Unit, Reason: "enabled = false", ResetFailed: o.ActiveState == "failed"})
+		}
+		return reload
+	}
+	if !o.Enabled {
+		p.add(Action{Op: OpEnable, App: d.App, Unit: d.Unit})
+		reload = true
+	}
+	switch {
+	case changed && o.File == nil:
+		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "new", ResetFailed: o.ActiveState == "failed"})
+	case changed:
+		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "unit changed", ResetFailed: o.ActiveState == "failed"})
+	case o.GaveUp() && d.Restart != "no":
+		// The reconciler gives every failed app a backoff before it
+		// plans; without one (a plan computed on its own) restart now.
+		if b == nil || !now.Before(b.Next) {
+			n := 1
+			if b != nil {
+				n = b.Failures + 1
+			}
+			p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: fmt.Sprintf("failed; restart %d", n)})
+		}
+	}
+	return reload
+}
+
+// isRunning reports whether the unit is up or on its way up or down.
+func isRunning(o *Observed) bool {
+	switch o.ActiveState {
+	case "active", "activating", "reloading", "deactivating":
+		return true
+	}
+	return false
+}
+
+func (p *Plan) add(a Action) { p.Actions = append(p.Actions, a) }
+
+func (p *Plan) sort() {
+	sort.SliceStable(p.Actions, func(i, j int) bool {
+		a, b := p.Actions[i], p.Actions[j]
+		if a.Op != b.Op {
+			return a.Op < b.Op
+		}
+		return a.Unit < b.Unit
+	})
+	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].App < p.Problems[j].App })
+}

@@ -1,0 +1,356 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/units"
+)
+
+// Config says where declarations and units live and how units are
+// rendered.
+type Config struct {
+	DeclDir string // absolute
+	Home    string // expands ~/ in declarations
+	Host    decl.Host
+	Mode    units.Mode
+	Podman  string
+}
+
+// Reconciler runs passes. It remembers, between passes, the restart
+// backoff of failing apps and the problems already logged, so a crash loop
+// or an invalid declaration is reported once per change, not once per pass.
+// Its methods are safe for concurrent use; passes are serialized.
+type Reconciler struct {
+	cfg Config
+	m   Manager
+	f   Files
+	log *zap.Logger
+	now func() time.Time
+
+	mu       sync.Mutex
+	backoff  map[string]*Backoff
+	problems map[string]string // app -> last logged problem
+	failed   map[string]string // app -> last apply error
+	status   Status
+}
+
+// New returns a Reconciler. now may be nil (time.Now).
+func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) *Reconciler {
+	if now == nil {
+		now = time.Now
+	}
+	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
+	return &Reconciler{cfg: cfg, m: m, f: f, log: log, now: now,
+		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}}
+}
+
+// Desired loads every declaration in the directory and renders the valid
+// ones. A missing directory means no apps.
+func (r *Reconciler) Desired() []Desired {
+	files, err := decl.DeclarationFiles(r.cfg.DeclDir)
+	if err != nil {
+		r.log.Debug("no declarations directory", zap.String("dir", r.cfg.DeclDir), zap.Error(err))
+		return nil
+	}
+	var out []Desired
+	for _, l := range decl.LoadFiles(files, r.cfg.Host, r.cfg.Home) {
+		d := Desired{App: l.Name, Unit: l.Name + ".service", Source: l.File}
+		if !l.OK() {
+			d.Problem = joinDiagnostics(l.Diagnostics.Errors())
+			out = append(out, d)
+			continue
+		}
+		b, err := units.RenderBytes(l.Parsed.App, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman})
+		if err != nil {
+			d.Problem = err.Error()
+		} else {
+			d.Content, d.Enabled, d.Restart = b, l.Parsed.App.IsEnabled(), l.Parsed.App.Restart
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func joinDiagnostics(ds decl.Diagnostics) string {
+	lines := make([]string, len(ds))
+	for i, d := range ds {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Plan observes and plans without changing anything.
+func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, _, _, err := r.plan(ctx)
+	return p, err
+}
+
+func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error) {
+	desired := r.Desired()
+	names := make([]string, len(desired))
+	for i, d := range desired {
+		names[i] = d.Unit
+	}
+	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, names)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := r.now()
+	for app, b := range r.backoff {
+		if o := w.Units[app+".service"]; o != nil && o.ActiveState == "active" && now.Sub(b.Last) > steadyAfter {
+			r.log.Info("app runs steadily again", zap.String("app", app))
+			delete(r.backoff, app)
+		}
+	}
+	for _, d := range desired {
+		o := w.Units[d.Unit]
+		if o == nil || !o.GaveUp() || d.Content == nil || !d.Enabled || d.Restart == "no" {
+			continue
+		}
+		if b := r.backoff[d.App]; b == nil {
+			r.backoff[d.App] = &Backoff{GaveUp: true, Next: now.Add(delay(0))}
+			r.log.Error("app is crash-looping: systemd gave up restarting it; ynhd restarts it with backoff",
+				zap.String("app", d.App), zap.String("unit", d.Unit), zap.String("result", o.Result), zap.Duration("next_in", delay(0)))
+		}
+	}
+	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now})
+	return p, desired, w, nil
+}
+
+// Pass runs one Observe -> Plan -> Apply pass and returns the status after
+// it. The error joins the failures of individual apps; the others were
+// still applied.
+func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, desired, w, err := r.plan(ctx)
+	if err != nil {
+		return r.status, err
+	}
+	r.logProblems(desired)
+	var applyErr error
+	if !p.Empty() {
+		var res Applied
+		res, applyErr = Apply(ctx, r.m, r.f, r.log, p)
+		r.afterApply(p, res)
+		// Re-observe so the status shows the result, not the plan's input.
+		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
+			w = w2
+		}
+	}
+	r.status = r.makeStatus(desired, w)
+	return r.status, applyErr
+}
+
+func unitNames(ds []Desired) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Unit
+	}
+	return out
+}
+
+// logProblems logs an invalid declaration when its problem first appears
+// or changes, and when it is fixed.
+func (r *Reconciler) logProblems(desired []Desired) {
+	seen := map[string]bool{}
+	for _, d := range desired {
+		seen[d.App] = true
+		prev, had := r.problems[d.App]
+		switch {
+		case d.Problem != "" && d.Problem != prev:
+			r.problems[d.App] = d.Problem
+			for _, line := range strings.Split(d.Problem, "\n") {
+				r.log.Error("invalid declaration; the app keeps its last good version", zap.String("app", d.App), zap.String("problem", line))
+			}
+		case d.Problem == "" && had:
+			delete(r.problems, d.App)
+			r.log.Info("declaration is valid again", zap.String("app", d.App))
+		}
+	}
+	for app := range r.problems {
+		if !seen[app] {
+			delete(r.problems, app)
+		}
+	}
+}
+
+// afterApply updates backoff and error memory from what was done.
+func (r *Reconciler) afterApply(p *Plan, res Applied) {
+	now := r.now()
+	// A backoff restart counts whether or not its job succeeded: the next
+	// one waits longer either way.
+	for _, a := range p.Actions {
+		if a.Op != OpStart || !strings.HasPrefix(a.Reason, "failed") {
+			continue
+		}
+		b := r.backoff[a.App]
+		if b == nil {
+			b = &Backoff{}
+			r.backoff[a.App] = b
+		}
+		b.Failures++
+		b.Last = now
+		b.Next = now.Add(delay(b.Failures))
+		if b.Failures == crashLoopAfter && !b.GaveUp { // reached without systemd giving up
+			r.log.Error("app is crash-looping; restarting with backoff", zap.String("app", a.App),
+				zap.Int("restarts", b.Failures), zap.Duration("next_in", delay(b.Failures)))
+		}
+	}
+	for _, a := range res.Done {
+		switch {
+		case a.Op == OpRestart || a.Op == OpRemove || (a.Op == OpStart && a.Reason == "new"):
+			delete(r.backoff, a.App)
+		}
+		delete(r.failed, a.App)
+	}
+	for _, a := range p.Actions {
+		if err, ok := res.Failed[a.App]; ok {
+			r.failed[a.App] = err.Error()
+		}
+	}
+}
+
+// NextWake is when a pending backoff restart falls due (zero if none).
+func (r *Reconciler) NextWake() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t time.Time
+	for _, b := range r.backoff {
+		if t.IsZero() || b.Next.Before(t) {
+			t = b.Next
+		}
+	}
+	return t
+}
+
+// Status returns the status after the last pass.
+func (r *Reconciler) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// Units is the set of unit names the reconciler manages after the last
+// pass.
+func (r *Reconciler) Units() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]bool{}
+	for _, a := range r.status.Apps {
+		out[a.Unit] = true
+	}
+	return out
+}
+
+func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
+	s := Status{Time: r.now()}
+	for _, d := range desired {
+		a := AppStatus{App: d.App, Unit: d.Unit, Source: d.Source, Declaration: "ok", Enabled: d.Enabled}
+		if d.Problem != "" {
+			a.Declaration, a.Problem = "invalid", d.Problem
+		}
+		if o := w.Units[d.Unit]; o != nil {
+			a.ActiveState, a.SubState = o.ActiveState, o.SubState
+			if o.File == nil {
+				a.ActiveState = "absent"
+			}
+		}
+		if b := r.backoff[d.App]; b != nil {
+			a.Restarts, a.CrashLooping, a.NextRetry = b.Failures, b.CrashLooping(), b.Next
+		}
+		a.LastError = r.failed[d.App]
+		s.Apps = append(s.Apps, a)
+	}
+	return s
+}
+
+// AppStatus is one app's state as ynhd sees it.
+type AppStatus struct {
+	App          string    `json:"app"`
+	Unit         string    `json:"unit"`
+	Source       string    `json:"source"`
+	Declaration  string    `json:"declaration"` // ok or invalid
+	Problem      string    `json:"problem,omitempty"`
+	Enabled      bool      `json:"enabled"`
+	ActiveState  string    `json:"active_state"`
+	SubState     string    `json:"sub_state"`
+	Restarts     int       `json:"restarts"` // restarts by ynhd's backoff
+	CrashLooping bool      `json:"crash_looping"`
+	NextRetry    time.Time `json:"next_retry,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// Status is every app's state after a pass.
+type Status struct {
+	Time time.Time   `json:"time"`
+	Apps []AppStatus `json:"apps"`
+}
+
+// Summary is a one-line account such as "5 apps: 4 running, 1 failing".
+func (s Status) Summary() string {
+	counts := map[string]int{}
+	order := []string{"running", "starting", "stopped", "disabled", "failing", "invalid"}
+	for _, a := range s.Apps {
+		counts[a.Condition()]++
+	}
+	var parts []string
+	for _, k := range order {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	n := len(s.Apps)
+	head := fmt.Sprintf("%d apps", n)
+	if n == 1 {
+		head = "1 app"
+	}
+	if len(parts) == 0 {
+		return head
+	}
+	return head + ": " + strings.Join(parts, ", ")
+}
+
+// Condition sums an app's state up in one word: running, starting,
+// stopped, disabled, failing or invalid.
+func (a AppStatus) Condition() string {
+	switch {
+	case a.Declaration == "invalid":
+		return "invalid"
+	case a.CrashLooping || a.LastError != "":
+		return "failing"
+	case a.ActiveState == "failed" && a.Enabled:
+		return "failing"
+	case a.ActiveState == "active" || a.ActiveState == "reloading":
+		return "running"
+	case a.ActiveState == "activating":
+		return "starting"
+	case !a.Enabled:
+		return "disabled"
+	}
+	return "stopped"
+}
+
+// Snapshot observes without planning or applying and returns the status as
+// it is now (with the backoff this reconciler knows of, usually none: the
+// daemon's own status file has that).
+func (r *Reconciler) Snapshot(ctx context.Context) (Status, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	desired := r.Desired()
+	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired))
+	if err != nil {
+		return Status{}, err
+	}
+	return r.makeStatus(desired, w), nil
+}

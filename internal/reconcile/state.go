@@ -1,0 +1,111 @@
+// Package reconcile keeps the units in a unit directory and the manager's
+// state in line with a directory of declarations. A pass is Observe -> Plan
+// -> Apply: Observe reads the unit files and asks systemd for the units'
+// states, Plan is a pure function of what is desired and what is observed,
+// and Apply carries a plan out through small interfaces satisfied by
+// go-systemd's *dbus.Conn and the filesystem.
+//
+// ynhd only changes, stops or removes units that carry its marker (see
+// units.ReadMarker) and were rendered from a declaration in its directory.
+package reconcile
+
+import (
+	"time"
+)
+
+// Desired is what one declaration asks for.
+type Desired struct {
+	App    string
+	Unit   string // NAME.service
+	Source string // the declaration file
+	// Content is the rendered unit. It is nil when the declaration is
+	// invalid: the app then keeps whatever unit it had (its last good
+	// declaration) and the plan leaves it alone.
+	Content []byte
+	Enabled bool
+	// Restart is the declared restart policy; ynhd does not restart a
+	// failed app whose policy is "no".
+	Restart string
+	// Problem is why the declaration cannot be applied (one line per
+	// diagnostic), empty when it can.
+	Problem string
+}
+
+// Observed is what is known about one unit.
+type Observed struct {
+	Unit string
+	// File is the unit file's content in the unit directory, nil when
+	// there is none.
+	File []byte
+	// Ours is true when File carries ynhd's marker for a declaration in
+	// the declarations directory; Intact when its hash still matches.
+	Ours, Intact bool
+	Source       string // the marker's Source
+	Enabled      bool   // linked into the install target's .wants
+	// LoadState, ActiveState and SubState are systemd's; "" when the
+	// manager does not know the unit.
+	LoadState, ActiveState, SubState string
+	// Foreign is true when the manager loads this unit name from a file
+	// other than ours: the name is taken.
+	Foreign bool
+	// Result is systemd's Result of a failed service, e.g. "exit-code" or
+	// "start-limit-hit", and NRestarts its automatic restarts since it was
+	// last started on purpose; read only for failed units.
+	Result    string
+	NRestarts uint32
+}
+
+// GaveUp reports whether systemd stopped restarting a failed unit: it
+// restarted it until the start limit. A unit that failed without being
+// restarted (say a stop that had to kill the container) was not crashing.
+func (o *Observed) GaveUp() bool {
+	return o.ActiveState == "failed" && (o.NRestarts >= gaveUpRestarts || o.Result == "start-limit-hit")
+}
+
+// gaveUpRestarts is how many automatic restarts systemd makes before its
+// start limit (StartLimitBurst=3: the first start and two restarts).
+const gaveUpRestarts = 2
+
+// World is one observation: every unit that matters, by unit name.
+type World struct {
+	Units map[string]*Observed
+}
+
+// Backoff is the restart history of one app that keeps failing.
+type Backoff struct {
+	// GaveUp is set when systemd stopped restarting the unit.
+	GaveUp   bool
+	Failures int       // restarts by ynhd since it last ran steadily
+	Next     time.Time // no restart before this
+	Last     time.Time // last restart by ynhd
+}
+
+// Crash-loop handling. systemd restarts a failing unit itself, at most
+// StartLimitBurst times per StartLimitIntervalSec (3 per 60 s, see the
+// renderer); past that it leaves the unit failed with "start-limit-hit".
+// ynhd then restarts it after backoffBase, doubling up to backoffMax,
+// without resetting systemd's start limit, so the two together never start
+// an app more than a handful of times a minute. A unit whose policy
+// restarts it is failed after restarts only once systemd gave up on it, so
+// such an app is crash-looping; so is one ynhd restarted crashLoopAfter
+// times. It is forgiven once it stays active for steadyAfter. A unit that
+// failed on a stop (a container killed after its stop timeout) is left
+// alone: that was a person, or ynhd, stopping it.
+const (
+	backoffBase    = 60 * time.Second
+	backoffMax     = 5 * time.Minute
+	crashLoopAfter = 2
+	steadyAfter    = 2 * time.Minute
+)
+
+// delay is the wait before restart number n+1.
+func delay(n int) time.Duration {
+	d := backoffBase
+	for i := 0; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// CrashLooping reports whether the app is considered crash-looping.
+func (b *Backoff) CrashLooping() bool { return b != nil && (b.GaveUp || b.Failures >= crashLoopAfter) }
