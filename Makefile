@@ -4,6 +4,14 @@ GO      ?= go
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  ?= $(PREFIX)/bin
+# User units: a system-wide prefix installs into lib/systemd/user, a
+# per-user one (PREFIX=~/.local) into share/systemd/user; both are on the
+# user manager's unit path.
+ifeq ($(PREFIX),$(HOME)/.local)
+USERUNITDIR ?= $(PREFIX)/share/systemd/user
+else
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+endif
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 # The podman API bindings only build without cgo headers (btrfs,
@@ -24,7 +32,7 @@ help:
 	@echo "make test          lint + every test, integration tests included (as root: starts the test environment)"
 	@echo "make test-unit     lint + the tests that need no root and no environment"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
-	@echo "make install       install ynhd into \$$DESTDIR\$$PREFIX/bin (PREFIX=$(PREFIX))"
+	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
 	@echo "make golden        rewrite the golden unit files after an intended rendering change"
 	@echo "make testenv-up / testenv-down   start / stop the test environment by hand"
@@ -57,10 +65,10 @@ golden:
 	$(GO) test $(GOFLAGS_TAGS) ./internal/units/ -run TestGolden -update
 
 install: build
-	install -D -m 0755 bin/ynhd $(DESTDIR)$(BINDIR)/ynhd
+	bash packaging/install.sh bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(USERUNITDIR)"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ynhd
+	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service
 
 demo: build
 	bash hack/demo.sh

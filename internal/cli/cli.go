@@ -45,19 +45,31 @@ Commands:
   check [FILE|DIR...]   validate declarations; one line per problem as
                         file:line:col: message; exit 1 if any has errors
   render APP|FILE       print the systemd unit an app's declaration renders to
+  run                   the daemon (systemctl --user start ynhd): keep every
+                        declared app running as declared
+  plan                  print what the next pass would do; changes nothing
+  apply                 run one pass, then exit
+  status [--json]       every app: declaration, unit, container, restarts
+  logs [-f] APP         the app's output (journalctl --user -u APP)
+  start|stop|restart APP
+                        start, stop or restart an app's unit; an app stopped
+                        this way stays stopped until started or edited
   version               print ynhd's version
 
-Flags of check and render:
+Flags:
   --system              system mode: declarations in /etc/ynhd, units for the
                         system manager with DynamicUser=yes
   --dir DIR             declarations directory (default ~/.config/ynhd,
                         or /etc/ynhd with --system)
+  --interval D          (run) time between full passes (default 60s)
 
 Examples:
   ynhd check                         check every app in ~/.config/ynhd
   ynhd check ~/.config/ynhd/web.toml
   ynhd render web                    the unit for ~/.config/ynhd/web.toml
   ynhd render --system configs/whoami.toml
+  systemctl --user enable --now ynhd  start the daemon now and at login
+  ynhd status                        what runs, what fails, and why
 
 Declarations are documented in docs/declarations.md.
 `
@@ -91,6 +103,18 @@ func run(args []string, e env) int {
 		return cmdCheck(rest, e)
 	case "render":
 		return cmdRender(rest, e)
+	case "run":
+		return cmdRun(rest, e)
+	case "plan":
+		return cmdPlan(rest, e)
+	case "apply":
+		return cmdApply(rest, e)
+	case "status":
+		return cmdStatus(rest, e)
+	case "logs":
+		return cmdLogs(rest, e)
+	case "start", "stop", "restart":
+		return cmdUnit(cmd, rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage

@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/ynhd/ynhd/internal/daemon"
+	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/logging"
+	"github.com/ynhd/ynhd/internal/reconcile"
+	"github.com/ynhd/ynhd/internal/units"
+)
+
+// layout is where one ynhd instance keeps its files.
+type layout struct {
+	declDir, unitDir, statusFile string
+	target                       string
+}
+
+func (c *commonFlags) layout(e env) layout {
+	cfg := os.Getenv("XDG_CONFIG_HOME")
+	if cfg == "" {
+		cfg = filepath.Join(e.home, ".config")
+	}
+	run := os.Getenv("XDG_RUNTIME_DIR")
+	if run == "" {
+		run = filepath.Join(os.TempDir(), fmt.Sprintf("ynhd-%d", os.Getuid()))
+	}
+	decl, _ := filepath.Abs(c.declDir(e))
+	return layout{
+		declDir:    decl,
+		unitDir:    filepath.Join(cfg, "systemd", "user"),
+		statusFile: filepath.Join(run, "ynhd", "status.json"),
+		target:     "default.target",
+	}
+}
+
+func (l layout) reconcileConfig(e env) reconcile.Config {
+	return reconcile.Config{DeclDir: l.declDir, Home: e.home, Host: decl.HostFacts(true), Mode: units.User, Podman: podmanPath()}
+}
+
+// connect opens a D-Bus connection to the user's systemd manager.
+func connect() (*sddbus.Conn, error) {
+	conn, err := sddbus.NewUserConnectionContext(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the systemd user manager: %w (is this a login session with XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS set?)", err)
+	}
+	return conn, nil
+}
+
+func cmdRun(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("run", e, &c)
+	interval := fs.Duration("interval", daemon.DefaultInterval, "time between full reconcile passes")
+	debug := fs.Bool("debug", false, "log every pass")
+	if _, err := parseFlags(fs, args); err != nil {
+		return flagExit(err)
+	}
+	level := zapcore.InfoLevel
+	if *debug {
+		level = zapcore.DebugLevel
+	}
+	log, err := logging.New(logging.Options{Level: level, Output: e.stderr})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd run: %v\n", err)
+		return exitProblem
+	}
+	defer log.Sync()
+	conn, err := connect()
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitProblem
+	}
+	defer conn.Close()
+	l := c.layout(e)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
+		conn, log.Named("daemon"), l.target)
+	if err := d.Run(ctx); err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitProblem
+	}
+	return exitOK
+}
+
+// oneShot builds a reconciler for plan and apply.
+func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, func(), int) {
+	var c commonFlags
+	fs := newFlagSet(name, e, &c)
+	if _, err := parseFlags(fs, args); err != nil {
+		return nil, layout{}, nil, flagExit(err)
+	}
+	conn, err := connect()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", name, err)
+		return nil, layout{}, nil, exitProblem
+	}
+	l := c.layout(e)
+	log, _ := logging.New(logging.Options{Level: zapcore.InfoLevel, Output: e.stderr, ForceConsole: true})
+	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log.Named("apply"), nil)
+	return rec, l, conn.Close, -1
+}
+
+func cmdPlan(args []string, e env) int {
+	rec, _, done, code := oneShot(args, e, "plan")
+	if code >= 0 {
+		return code
+	}
+	defer done()
+	p, err := rec.Plan(context.Background())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd plan: %v\n", err)
+		return exitProblem
+	}
+	if p.Empty() && len(p.Problems) == 0 {
+		fmt.Fprintln(e.stderr, "nothing to do")
+	}
+	fmt.Fprint(e.stdout, p.String())
+	return exitOK
+}
+
+func cmdApply(args []string, e env) int {
+	rec, _, done, code := oneShot(args, e, "apply")
+	if code >= 0 {
+		return code
+	}
+	defer done()
+	st, err := rec.Pass(context.Background())
+	fmt.Fprintln(e.stdout, st.Summary())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd apply: %v\n", err)
+		return exitProblem
+	}
+	return exitOK
+}
+
+// cmdUnit runs start, stop or restart of one app's unit and waits for the
+// job.
+func cmdUnit(verb string, args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet(verb, e, &c)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(e.stderr, "usage: ynhd %s APP\n", verb)
+		return exitUsage
+	}
+	conn, err := connect()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", verb, err)
+		return exitProblem
+	}
+	defer conn.Close()
+	unit := pos[0] + ".service"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	ch := make(chan string, 1)
+	switch verb {
+	case "start":
+		_ = conn.ResetFailedUnitContext(ctx, unit)
+		_, err = conn.StartUnitContext(ctx, unit, "replace", ch)
+	case "stop":
+		_, err = conn.StopUnitContext(ctx, unit, "replace", ch)
+	case "restart":
+		_ = conn.ResetFailedUnitContext(ctx, unit)
+		_, err = conn.RestartUnitContext(ctx, unit, "replace", ch)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd %s %s: %v\n", verb, pos[0], err)
+		return exitProblem
+	}
+	if res := <-ch; res != "done" {
+		fmt.Fprintf(e.stderr, "ynhd %s %s: job %s; see ynhd logs %s\n", verb, pos[0], res, pos[0])
+		return exitProblem
+	}
+	if verb == "stop" {
+		// A container killed after its stop timeout leaves the unit
+		// failed; it was stopped on purpose, so clear that.
+		_ = conn.ResetFailedUnitContext(ctx, unit)
+	}
+	return exitOK
+}
+
+func cmdLogs(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("logs", e, &c)
+	follow := fs.Bool("f", false, "follow")
+	lines := fs.Int("n", 100, "number of lines")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: ynhd logs [-f] [-n N] APP")
+		return exitUsage
+	}
+	jargs := []string{"journalctl", "--user", "-u", pos[0] + ".service", "--no-pager", "-n", fmt.Sprint(*lines)}
+	if *follow {
+		jargs = append(jargs, "-f")
+	}
+	path, err := lookPath("journalctl")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd logs: %v\n", err)
+		return exitProblem
+	}
+	if err := syscall.Exec(path, jargs, os.Environ()); err != nil {
+		fmt.Fprintf(e.stderr, "ynhd logs: %v\n", err)
+	}
+	return exitProblem
+}
+
+func flagExit(err error) int {
+	if isFlagHelp(err) {
+		return exitOK
+	}
+	return exitUsage
+}

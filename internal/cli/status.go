@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/daemon"
+	"github.com/ynhd/ynhd/internal/logging"
+	"github.com/ynhd/ynhd/internal/podman"
+	"github.com/ynhd/ynhd/internal/reconcile"
+)
+
+var lookPath = exec.LookPath
+
+// appReport is one line of `ynhd status`.
+type appReport struct {
+	reconcile.AppStatus
+	Condition   string    `json:"condition"`
+	ContainerID string    `json:"container_id,omitempty"`
+	Container   string    `json:"container_state,omitempty"`
+	Image       string    `json:"image,omitempty"`
+	Ports       []string  `json:"ports,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+	// UnitRestarts counts systemd's own restarts of the unit (NRestarts).
+	UnitRestarts uint32 `json:"unit_restarts"`
+}
+
+func cmdStatus(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("status", e, &c)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseFlags(fs, args); err != nil {
+		return flagExit(err)
+	}
+	conn, err := connect()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
+		return exitProblem
+	}
+	defer conn.Close()
+	l := c.layout(e)
+	log, _ := logging.New(logging.Options{Output: e.stderr, ForceConsole: true})
+	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := rec.Snapshot(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
+		return exitProblem
+	}
+	// What only the daemon knows: its backoff and apply errors.
+	daemonSt, derr := daemon.ReadStatus(l.statusFile)
+	byApp := map[string]reconcile.AppStatus{}
+	if derr == nil {
+		for _, a := range daemonSt.Apps {
+			byApp[a.App] = a
+		}
+	}
+	containers := podmanContainers(ctx)
+	var reports []appReport
+	for _, a := range st.Apps {
+		if d, ok := byApp[a.App]; ok {
+			a.Restarts, a.CrashLooping, a.NextRetry, a.LastError = d.Restarts, d.CrashLooping, d.NextRetry, d.LastError
+		}
+		r := appReport{AppStatus: a, Condition: a.Condition()}
+		if ct, ok := containers[a.App]; ok {
+			r.ContainerID, r.Container, r.Image, r.Ports, r.Since = ct.id, ct.state, ct.image, ct.ports, ct.since
+		}
+		if p, err := conn.GetUnitTypePropertyContext(ctx, a.Unit, "Service", "NRestarts"); err == nil {
+			r.UnitRestarts, _ = p.Value.Value().(uint32)
+		}
+		reports = append(reports, r)
+	}
+	if *asJSON {
+		out := struct {
+			Summary string      `json:"summary"`
+			Daemon  bool        `json:"daemon_status_file"`
+			Apps    []appReport `json:"apps"`
+		}{st.Summary(), derr == nil, reports}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintln(e.stdout, string(b))
+		return exitOK
+	}
+	fmt.Fprintln(e.stdout, st.Summary())
+	if len(reports) == 0 {
+		fmt.Fprintf(e.stdout, "no declarations in %s\n", l.declDir)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tSTATE\tUNIT\tCONTAINER\tIMAGE\tPORTS\tSINCE\tRESTARTS")
+	for _, r := range reports {
+		id := r.ContainerID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		since := "-"
+		if !r.Since.IsZero() {
+			since = time.Since(r.Since).Round(time.Second).String()
+		}
+		restarts := strconv.Itoa(int(r.UnitRestarts) + r.Restarts)
+		if r.CrashLooping {
+			restarts += " (crash-looping)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, r.Condition, orDash(strings.Trim(r.ActiveState+"/"+r.SubState, "/")),
+			orDash(strings.TrimSpace(id+" "+r.Container)), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
+	}
+	tw.Flush()
+	for _, r := range reports {
+		for _, line := range strings.Split(strings.TrimSpace(r.Problem+"\n"+r.LastError), "\n") {
+			if line != "" {
+				fmt.Fprintf(e.stdout, "%s: %s\n", r.App, line)
+			}
+		}
+		if r.CrashLooping && !r.NextRetry.IsZero() {
+			fmt.Fprintf(e.stdout, "%s: crash-looping; next restart in %s\n", r.App, time.Until(r.NextRetry).Round(time.Second))
+		}
+	}
+	if derr != nil {
+		fmt.Fprintln(e.stdout, "(the ynhd daemon is not running or has not finished a pass: restart counts and errors are systemd's only)")
+	}
+	return exitOK
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type containerInfo struct {
+	id, state, image string
+	ports            []string
+	since            time.Time
+}
+
+// podmanContainers lists ynhd's containers by app, from `podman ps`. An
+// unreachable podman gives none.
+func podmanContainers(ctx context.Context) map[string]containerInfo {
+	out := map[string]containerInfo{}
+	b, err := exec.CommandContext(ctx, podmanPath(), "ps", "--all", "--format", "json", "--filter", "label="+podman.LabelApp).Output()
+	if err != nil {
+		return out
+	}
+	var list []struct {
+		ID        string            `json:"Id"`
+		Image     string            `json:"Image"`
+		State     string            `json:"State"`
+		StartedAt int64             `json:"StartedAt"`
+		Labels    map[string]string `json:"Labels"`
+		Ports     []struct {
+			HostIP        string `json:"host_ip"`
+			HostPort      int    `json:"host_port"`
+			ContainerPort int    `json:"container_port"`
+			Protocol      string `json:"protocol"`
+		} `json:"Ports"`
+	}
+	if json.Unmarshal(b, &list) != nil {
+		return out
+	}
+	for _, c := range list {
+		ci := containerInfo{id: c.ID, state: c.State, image: c.Image}
+		if c.StartedAt > 0 {
+			ci.since = time.Unix(c.StartedAt, 0)
+		}
+		for _, p := range c.Ports {
+			host := strconv.Itoa(p.HostPort)
+			if p.HostIP != "" {
+				host = p.HostIP + ":" + host
+			}
+			ci.ports = append(ci.ports, fmt.Sprintf("%s->%d/%s", host, p.ContainerPort, p.Protocol))
+		}
+		sort.Strings(ci.ports)
+		out[c.Labels[podman.LabelApp]] = ci
+	}
+	return out
+}
