@@ -9,8 +9,6 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/ynhd/ynhd/internal/testenv"
@@ -33,43 +31,14 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-// buildTags are the Makefile's: the podman bindings need them.
-const buildTags = "remote exclude_graphdriver_btrfs btrfs_noversion exclude_graphdriver_devicemapper containers_image_openpgp"
-
-// prepare builds ynhd and copies it and packaging/ where the test user can
-// read them; the variables reach the tests inside (hack/testenv.sh exec
-// passes YNHD_*).
+// prepare builds ynhd where the test user can run it; the variables reach
+// the tests inside (hack/testenv.sh exec passes YNHD_*).
 func prepare() error {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	bin, pkg, err := testenv.BuildYnhd("/var/tmp/ynhd-it")
 	if err != nil {
 		return err
 	}
-	dir := "/var/tmp/ynhd-it"
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "packaging"), 0o755); err != nil {
-		return err
-	}
-	bin := filepath.Join(dir, "ynhd")
-	build := exec.Command("go", "build", "-tags", buildTags, "-o", bin, "./cmd/ynhd")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building ynhd: %v\n%s", err, out)
-	}
-	for _, f := range []string{"install.sh", "ynhd.service.in"} {
-		b, err := os.ReadFile(filepath.Join(root, "packaging", f))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "packaging", f), b, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return err
-	}
 	os.Setenv(envBin, bin)
-	os.Setenv(envPackaging, filepath.Join(dir, "packaging"))
+	os.Setenv(envPackaging, pkg)
 	return nil
 }
