@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# demo.sh - run the demo app (configs/demo/hello.toml) the way ynhd runs
-# apps: checked and rendered by ynhd into a systemd user unit, started by a
-# real `systemd --user` manager, running as a rootless podman container.
-# Run as root (it brings up the test environment, hack/testenv.sh); the app
-# runs as the environment's unprivileged test user.
+# demo.sh - ynhd's main job on the built-in example: install ynhd as an
+# unprivileged user would, start it with `systemctl --user start ynhd`,
+# drop configs/demo/hello.toml into ~/.config/ynhd and watch ynhd turn it
+# into a running rootless podman container under a real systemd user
+# manager. Run as root: it brings up the test environment
+# (hack/testenv.sh), where everything runs as the unprivileged test user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,52 +13,53 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "bringing up the test environment (systemd --user, journald, rootless podman)"
+step "bringing up the test environment (systemd --user, D-Bus, journald, rootless podman)"
 bash hack/testenv.sh up
 
-# The test user cannot read root's checkout: hand it a copy of the binary
-# and the declaration.
+# The test user cannot read root's checkout: hand it a copy of what it needs.
 share=/var/tmp/ynhd-demo
 rm -rf "$share"
-install -d -m 0755 "$share"
+install -d -m 0755 "$share" "$share/packaging"
 install -m 0755 bin/ynhd "$share/ynhd"
+install -m 0644 packaging/install.sh packaging/ynhd.service.in "$share/packaging/"
 install -m 0644 configs/demo/hello.toml "$share/hello.toml"
 
 in_env() { bash hack/testenv.sh exec -- "$@"; }
 
-in_env sh -c "mkdir -p ~/.config/ynhd ~/.config/systemd/user && cp $share/hello.toml ~/.config/ynhd/hello.toml"
-
-step "ynhd check"
-in_env "$share/ynhd" check
-
-step "ynhd render hello > ~/.config/systemd/user/hello.service"
-in_env sh -c "$share/ynhd render hello > ~/.config/systemd/user/hello.service && cat ~/.config/systemd/user/hello.service"
-
-step "systemctl --user daemon-reload && systemctl --user start hello"
+step "make install PREFIX=~/.local && systemctl --user start ynhd"
+in_env sh -c "bash $share/packaging/install.sh $share/ynhd '' \$HOME/.local/bin \$HOME/.local/share/systemd/user"
 in_env systemctl --user daemon-reload
-in_env systemctl --user start hello.service
-in_env systemctl --user --no-pager status hello.service | head -n 12 || true
+in_env systemctl --user restart ynhd.service
+in_env systemctl --user --no-pager status ynhd.service | head -n 6 || true
 
-step "podman ps (as the unprivileged test user)"
-in_env podman ps --format '{{.Names}}  {{.Image}}  {{.Status}}  {{.Ports}}'
-
-step "GET http://127.0.0.1:18080/"
-for _ in $(seq 1 50); do
-  if out=$(in_env podman exec hello wget -qO- http://127.0.0.1:8080/ 2>/dev/null); then break; fi
+step "cp configs/demo/hello.toml ~/.config/ynhd/  (written to a dotfile, then renamed)"
+in_env sh -c "mkdir -p ~/.config/ynhd && cp $share/hello.toml ~/.config/ynhd/.hello.toml && mv ~/.config/ynhd/.hello.toml ~/.config/ynhd/hello.toml"
+for _ in $(seq 1 100); do
+  if in_env systemctl --user is-active -q hello.service 2>/dev/null; then break; fi
   sleep 0.2
 done
-echo "from inside the container: ${out:-<no answer>}"
-if command -v curl >/dev/null; then
-  echo "from the host:             $(curl -fsS http://127.0.0.1:18080/ || echo '<no answer>')"
-fi
+
+step "ynhd status"
+in_env sh -c '$HOME/.local/bin/ynhd status'
+
+step "GET http://127.0.0.1:18080/"
+out=
+for _ in $(seq 1 50); do
+  if out=$(curl -fsS http://127.0.0.1:18080/ 2>/dev/null) || out=$(in_env podman exec hello wget -qO- http://127.0.0.1:8080/ 2>/dev/null); then break; fi
+  sleep 0.2
+done
+echo "${out:-<no answer>}"
+
+step "journalctl --user -u ynhd (what ynhd did)"
+in_env journalctl --user -u ynhd.service -o cat --no-pager | grep -v '^$' | tail -n 8
 
 step "journalctl --user -u hello (the app's own output)"
-in_env journalctl --user -u hello.service -o cat --no-pager | tail -n 8
+in_env journalctl --user -u hello.service -o cat --no-pager | grep -v ' container \| image \|^[0-9a-f]\{64\}$\|^$' | tail -n 5 || true
 
 cat <<'MSG'
 
-The demo app is still running. Look around with
-    bash hack/testenv.sh shell        # then: systemctl --user status hello; podman ps
-Stop it and the environment with
-    bash hack/testenv.sh exec -- systemctl --user stop hello && make testenv-down
+ynhd and the demo app are still running. Look around, edit or delete the declaration:
+    bash hack/testenv.sh shell      # then: ynhd status; vi ~/.config/ynhd/hello.toml; journalctl --user -u ynhd -f
+Stop everything with
+    make testenv-down
 MSG

@@ -40,7 +40,13 @@ func (a *applier) fail(app string, err error) {
 
 func (a *applier) ok(act Action) {
 	a.res.Done = append(a.res.Done, act)
-	a.log.Info(act.Op.String(), zap.String("app", act.App), zap.String("unit", act.Unit), zap.String("reason", act.Reason))
+	var fields []zap.Field
+	for _, f := range [][2]string{{"app", act.App}, {"unit", act.Unit}, {"reason", act.Reason}} {
+		if f[1] != "" {
+			fields = append(fields, zap.String(f[0], f[1]))
+		}
+	}
+	a.log.Info(act.Op.String(), fields...)
 }
 
 // Apply carries out p in op order: stops, disables, file removals and
