@@ -1,0 +1,255 @@
+//go:build remote
+
+package podman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containers/buildah/define"
+	"github.com/containers/common/libnetwork/types"
+	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/containers/podman/v4/pkg/bindings/containers"
+	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/bindings/network"
+	"github.com/containers/podman/v4/pkg/bindings/volumes"
+	"github.com/containers/podman/v4/pkg/domain/entities"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+// Client talks to the user's podman API service through podman's Go
+// bindings. It is the only code in ynhd that imports them. Its methods take
+// a context only for cancellation; the connection lives in the client.
+type Client struct {
+	conn context.Context
+}
+
+// SocketPath is the user's podman API socket: $XDG_RUNTIME_DIR/podman/podman.sock.
+func SocketPath() string {
+	run := os.Getenv("XDG_RUNTIME_DIR")
+	if run == "" {
+		run = fmt.Sprintf("/run/user/%d", os.Getuid())
+	}
+	return filepath.Join(run, "podman", "podman.sock")
+}
+
+// Dial connects to the podman API at socket (a path). The service must be
+// listening (podman.socket started). ctx bounds only the dial: the bindings
+// keep the context they connect with for the connection's whole life.
+func Dial(ctx context.Context, socket string) (*Client, error) {
+	type result struct {
+		conn context.Context
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := bindings.NewConnection(context.Background(), "unix://"+socket)
+		done <- result{conn, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	conn, err := r.conn, r.err
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the podman API at %s: %w (is podman.socket started? systemctl --user start podman.socket)", socket, err)
+	}
+	return &Client{conn: conn}, nil
+}
+
+func (c *Client) ctx(ctx context.Context) context.Context {
+	// The bindings keep the connection in the context; carry the caller's
+	// cancellation over to it.
+	merged, cancel := context.WithCancel(c.conn)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-merged.Done():
+		}
+		cancel()
+	}()
+	return merged
+}
+
+// Containers lists ynhd's containers (label io.ynhd.app) by app, in one
+// call. Health is filled in only for apps in withHealth (one inspect each).
+func (c *Client) Containers(ctx context.Context, withHealth map[string]bool) (map[string]Container, error) {
+	cctx := c.ctx(ctx)
+	all := true
+	list, err := containers.List(cctx, &containers.ListOptions{All: &all, Filters: map[string][]string{"label": {LabelApp}}})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	out := map[string]Container{}
+	for _, lc := range list {
+		app := lc.Labels[LabelApp]
+		if app == "" {
+			continue
+		}
+		ct := Container{App: app, ID: lc.ID, State: lc.State, ImageID: lc.ImageID, Image: lc.Image}
+		if withHealth[app] && lc.State == "running" {
+			if data, err := containers.Inspect(cctx, lc.ID, nil); err == nil && data.State != nil {
+				ct.Health = data.State.Health.Status
+			}
+		}
+		out[app] = ct
+	}
+	return out, nil
+}
+
+// ImageID returns the ID of a local image, or "" when there is none.
+func (c *Client) ImageID(ctx context.Context, ref string) (string, error) {
+	cctx := c.ctx(ctx)
+	ok, err := images.Exists(cctx, ref, nil)
+	if err != nil || !ok {
+		return "", err
+	}
+	img, err := images.GetImage(cctx, ref, nil)
+	if err != nil {
+		return "", err
+	}
+	return img.ID, nil
+}
+
+// Pull pulls an image.
+func (c *Client) Pull(ctx context.Context, ref string) error {
+	quiet := true
+	_, err := images.Pull(c.ctx(ctx), ref, &images.PullOptions{Quiet: &quiet})
+	if err != nil {
+		return fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	return nil
+}
+
+// Build builds an image from a context directory through the API and
+// returns its ID.
+func (c *Client) Build(ctx context.Context, b BuildSpec) (string, error) {
+	var files []string
+	if b.File != "" {
+		files = []string{filepath.Join(b.Context, b.File)}
+	}
+	var labels []string
+	for k, v := range b.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	out := b.Output
+	if out == nil {
+		out = io.Discard
+	}
+	report, err := images.Build(c.ctx(ctx), files, entities.BuildOptions{BuildOptions: define.BuildOptions{
+		ContextDirectory: b.Context,
+		Args:             b.Args,
+		Target:           b.Target,
+		Output:           b.Tag,
+		AdditionalTags:   nil,
+		Labels:           labels,
+		Out:              out,
+		Err:              out,
+		ReportWriter:     out,
+		CommonBuildOpts:  &define.CommonBuildOptions{},
+		PullPolicy:       define.PullIfMissing,
+	}})
+	if err != nil {
+		return "", fmt.Errorf("building %s from %s: %w", b.Tag, b.Context, err)
+	}
+	return report.ID, nil
+}
+
+// EnsureVolume creates a named volume with its driver and options if it
+// does not exist. An existing volume is never modified.
+func (c *Client) EnsureVolume(ctx context.Context, v decl.Volume) (VolumeState, error) {
+	cctx := c.ctx(ctx)
+	ok, err := volumes.Exists(cctx, v.Name, nil)
+	if err != nil {
+		return VolumeState{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	if !ok {
+		_, err := volumes.Create(cctx, entities.VolumeCreateOptions{Name: v.Name, Driver: v.Driver, Options: v.Options,
+			Labels: map[string]string{LabelManaged: "true"}}, nil)
+		if err != nil {
+			return VolumeState{}, fmt.Errorf("creating volume %s: %w", v.Name, err)
+		}
+		return VolumeState{Created: true}, nil
+	}
+	got, err := volumes.Inspect(cctx, v.Name, nil)
+	if err != nil {
+		return VolumeState{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	var diffs []string
+	for k, want := range v.Options {
+		if have := got.Options[k]; have != want {
+			diffs = append(diffs, fmt.Sprintf("%s=%q (declared %q)", k, have, want))
+		}
+	}
+	if v.Driver != "" && got.Driver != v.Driver {
+		diffs = append(diffs, fmt.Sprintf("driver %q (declared %q)", got.Driver, v.Driver))
+	}
+	if len(diffs) > 0 {
+		return VolumeState{Drift: "volume " + v.Name + " exists with " + strings.Join(diffs, ", ") +
+			"; ynhd does not recreate it, since that deletes its data: remove it yourself (podman volume rm " + v.Name + ") to apply the declaration"}, nil
+	}
+	return VolumeState{}, nil
+}
+
+// EnsureNetwork creates a named network if it does not exist.
+func (c *Client) EnsureNetwork(ctx context.Context, name string) (created bool, err error) {
+	cctx := c.ctx(ctx)
+	ok, err := network.Exists(cctx, name, nil)
+	if err != nil {
+		return false, fmt.Errorf("network %s: %w", name, err)
+	}
+	if ok {
+		return false, nil
+	}
+	_, err = network.Create(cctx, &types.Network{Name: name, Labels: map[string]string{LabelManaged: "true"}, DNSEnabled: true})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return false, fmt.Errorf("creating network %s: %w", name, err)
+	}
+	return err == nil, err
+}
+
+// Images lists local images by every name they carry, in one call.
+func (c *Client) Images(ctx context.Context) (map[string]Image, error) {
+	list, err := images.List(c.ctx(ctx), nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing images: %w", err)
+	}
+	out := map[string]Image{}
+	for _, s := range list {
+		img := Image{ID: s.ID, Labels: s.Labels}
+		for _, n := range append(s.RepoTags, s.Names...) {
+			out[n] = img
+		}
+	}
+	return out, nil
+}
+
+// ManagedVolumes lists the volumes ynhd created (label io.ynhd.managed).
+func (c *Client) ManagedVolumes(ctx context.Context) ([]string, error) {
+	list, err := volumes.List(c.ctx(ctx), &volumes.ListOptions{Filters: map[string][]string{"label": {LabelManaged}}})
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	var names []string
+	for _, v := range list {
+		names = append(names, v.Name)
+	}
+	return names, nil
+}
+
+// RemoveVolume deletes a volume and its data. It fails while a container
+// uses the volume.
+func (c *Client) RemoveVolume(ctx context.Context, name string) error {
+	if err := volumes.Remove(c.ctx(ctx), name, nil); err != nil {
+		return fmt.Errorf("removing volume %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+//go:build !remote
+
+package podman
+
+import (
+	"context"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+// Client is the podman API client. This build has no podman bindings (they
+// need the build tags the Makefile sets): every method returns ErrNoAPI and
+// ynhd leaves images, volumes and networks to the units.
+type Client struct{}
+
+// SocketPath is the user's podman API socket.
+func SocketPath() string { return "" }
+
+// Dial always fails in this build.
+func Dial(context.Context, string) (*Client, error) { return nil, ErrNoAPI }
+
+// Containers implements the reconciler's Podman.
+func (*Client) Containers(context.Context, map[string]bool) (map[string]Container, error) {
+	return nil, ErrNoAPI
+}
+
+// Images implements the reconciler's Podman.
+func (*Client) Images(context.Context) (map[string]Image, error) { return nil, ErrNoAPI }
+
+// ImageID implements the reconciler's Podman.
+func (*Client) ImageID(context.Context, string) (string, error) { return "", ErrNoAPI }
+
+// Pull implements the reconciler's Podman.
+func (*Client) Pull(context.Context, string) error { return ErrNoAPI }
+
+// Build implements the reconciler's Podman.
+func (*Client) Build(context.Context, BuildSpec) (string, error) { return "", ErrNoAPI }
+
+// EnsureVolume implements the reconciler's Podman.
+func (*Client) EnsureVolume(context.Context, decl.Volume) (VolumeState, error) {
+	return VolumeState{}, ErrNoAPI
+}
+
+// EnsureNetwork implements the reconciler's Podman.
+func (*Client) EnsureNetwork(context.Context, string) (bool, error) { return false, ErrNoAPI }
+
+// ManagedVolumes fails in this build.
+func (*Client) ManagedVolumes(context.Context) ([]string, error) { return nil, ErrNoAPI }
+
+// RemoveVolume fails in this build.
+func (*Client) RemoveVolume(context.Context, string) error { return ErrNoAPI }
