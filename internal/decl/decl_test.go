@@ -145,6 +145,7 @@ func TestValidateSet(t *testing.T) {
 	write("g.toml", img+"[[ports]]\nhost_port = 8080\n")
 	write("h.toml", img+"[[ports]]\nhost_ip = \"127.0.0.1\"\nhost_port = 8080\n")
 	write("i.toml", img+"enabled = false\n[[ports]]\nhost_port = 8080\n")
+	write("j.toml", img+"requires_healthy = [\"g\"]\n")
 	write(".hidden.toml", "garbage")
 	write("notes.txt", "garbage")
 	files, err := DeclarationFiles(dir)
@@ -162,6 +163,7 @@ func TestValidateSet(t *testing.T) {
 		`d.toml:3:10: after[0]: app "ghost" is not declared: add ghost.toml beside this file or remove it from after`,
 		`e.toml:2:1: image: wrong type: TOML value has type int64; destination has type string`,
 		`h.toml:5:1: ports[0].host_port: host port 8080/tcp is also published by app "g"; pick another port or disable one of them`,
+		`j.toml:3:21: requires_healthy[0]: app "g" has no [health] check, so it never becomes healthy; add one to g.toml or use requires`,
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("set diagnostics (-got +want):\n%s", diff)

@@ -65,7 +65,10 @@ func applyDefaults(a *App, dir, home string) {
 		a.EnvFiles[i] = resolvePath(a.EnvFiles[i], dir, home)
 	}
 	if a.Health != nil && a.Health.OnFailure == "" {
-		a.Health.OnFailure = "none"
+		// Killed, the container ends its unit's main process and systemd
+		// restarts the unit (Restart=), which is what a supervisor should
+		// do; podman's in-place "restart" would hide that from systemd.
+		a.Health.OnFailure = "kill"
 	}
 }
 

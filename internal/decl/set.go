@@ -23,8 +23,11 @@ func ValidateSet(apps []*Parsed, known map[string]bool) Diagnostics {
 		}
 		for _, f := range depFields(p.App) {
 			for i, d := range f.deps {
-				if d != p.App.Name && !known[d] {
+				switch {
+				case d != p.App.Name && !known[d]:
 					v.errf(fmt.Sprintf("%s[%d]", f.name, i), "app %q is not declared: add %s.toml beside this file or remove it from %s", d, d, f.name)
+				case f.name == "requires_healthy" && byName[d] != nil && byName[d].App.Health == nil:
+					v.errf(fmt.Sprintf("%s[%d]", f.name, i), "app %q has no [health] check, so it never becomes healthy; add one to %s.toml or use requires", d, d)
 				}
 			}
 		}
@@ -75,7 +78,7 @@ type depField struct {
 }
 
 func depFields(a *App) []depField {
-	return []depField{{"after", a.After}, {"requires", a.Requires}, {"wants", a.Wants}}
+	return []depField{{"after", a.After}, {"requires", a.Requires}, {"wants", a.Wants}, {"requires_healthy", a.RequiresHealthy}}
 }
 
 // Deps returns every app this one is ordered after (after, requires and

@@ -76,6 +76,9 @@ type App struct {
 	After    []string `toml:"after"`    // apps to start after
 	Requires []string `toml:"requires"` // apps this one cannot run without (implies after)
 	Wants    []string `toml:"wants"`    // apps started alongside if possible (implies after)
+	// RequiresHealthy are apps this one needs running and healthy (their
+	// [health] check passing) before it starts; implies requires.
+	RequiresHealthy []string `toml:"requires_healthy"`
 
 	// PodmanArgs are extra `podman run` arguments, passed unchecked before
 	// the image. Every use is reported as a warning.
@@ -132,7 +135,7 @@ type Health struct {
 	Timeout     Duration `toml:"timeout"`
 	Retries     int      `toml:"retries"`
 	StartPeriod Duration `toml:"start_period"`
-	OnFailure   string   `toml:"on_failure"` // none (default), kill, restart, stop
+	OnFailure   string   `toml:"on_failure"` // kill (default: the unit restarts it), restart, stop, none
 }
 
 // Resources are limits on the container.

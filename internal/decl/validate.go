@@ -430,7 +430,7 @@ func (v *validator) lifecycle() {
 	if !logDrivers[a.LogDriver] {
 		v.errf("log_driver", "unknown log driver %q: use one of %s", a.LogDriver, keys(logDrivers))
 	}
-	for field, deps := range map[string][]string{"after": a.After, "requires": a.Requires, "wants": a.Wants} {
+	for field, deps := range map[string][]string{"after": a.After, "requires": a.Requires, "wants": a.Wants, "requires_healthy": a.RequiresHealthy} {
 		for i, d := range deps {
 			if d == a.Name {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "an app cannot depend on itself")

@@ -125,7 +125,7 @@ func (r *renderer) unitSection() {
 	} else {
 		s.Raw("RequiresMountsFor", "%t/containers")
 	}
-	for _, d := range a.Requires {
+	for _, d := range append(append([]string(nil), a.Requires...), a.RequiresHealthy...) {
 		s.Raw("Requires", d+".service")
 	}
 	for _, d := range a.Wants {
@@ -176,6 +176,13 @@ func (r *renderer) serviceSection() {
 	}
 	if podman.NeedsNetwork(a) {
 		s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+	}
+	// Dependencies that must be healthy: the start fails (and is retried
+	// by Restart=) until their check passes. ynhd itself holds the start
+	// back until then, so this matters when the manager starts the apps
+	// without it.
+	for _, d := range a.RequiresHealthy {
+		s.Exec("ExecStartPre", "", pod("healthcheck", "run", d)...)
 	}
 
 	cg := podman.CgroupsSplit
