@@ -54,6 +54,9 @@ Commands:
   start|stop|restart APP
                         start, stop or restart an app's unit; an app stopped
                         this way stays stopped until started or edited
+  prune --volumes [--yes]
+                        list (with --yes: delete, with their data) volumes
+                        ynhd created that no declaration uses
   version               print ynhd's version
 
 Flags:
@@ -115,6 +118,8 @@ func run(args []string, e env) int {
 		return cmdLogs(rest, e)
 	case "start", "stop", "restart":
 		return cmdUnit(cmd, rest, e)
+	case "prune":
+		return cmdPrune(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage

@@ -16,6 +16,7 @@ import (
 	"github.com/ynhd/ynhd/internal/daemon"
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/logging"
+	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/reconcile"
 	"github.com/ynhd/ynhd/internal/units"
 )
@@ -46,6 +47,20 @@ func (c *commonFlags) layout(e env) layout {
 
 func (l layout) reconcileConfig(e env) reconcile.Config {
 	return reconcile.Config{DeclDir: l.declDir, Home: e.home, Host: decl.HostFacts(true), Mode: units.User, Podman: podmanPath()}
+}
+
+// dialPodman connects to the user's podman API, starting podman.socket
+// through the manager first. Without it ynhd still works: the units pull
+// images and create volumes and networks themselves.
+func dialPodman(ctx context.Context, conn *sddbus.Conn) (*podman.Client, error) {
+	ch := make(chan string, 1)
+	if _, err := conn.StartUnitContext(ctx, "podman.socket", "replace", ch); err == nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+	}
+	return podman.Dial(ctx, podman.SocketPath())
 }
 
 // connect opens a D-Bus connection to the user's systemd manager.
@@ -86,6 +101,13 @@ func cmdRun(args []string, e env) int {
 	defer stop()
 	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
 		conn, log.Named("daemon"), l.target)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	if pc, err := dialPodman(dctx, conn); err != nil {
+		log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
+	} else {
+		d.SetPodman(pc)
+	}
+	cancel()
 	if err := d.Run(ctx); err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitProblem
@@ -108,6 +130,11 @@ func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, 
 	l := c.layout(e)
 	log, _ := logging.New(logging.Options{Level: zapcore.InfoLevel, Output: e.stderr, ForceConsole: true})
 	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log.Named("apply"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if pc, err := dialPodman(ctx, conn); err == nil {
+		rec.SetPodman(pc)
+	}
 	return rec, l, conn.Close, -1
 }
 

@@ -50,6 +50,9 @@ func cmdStatus(args []string, e env) int {
 	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if pc, err := dialPodman(ctx, conn); err == nil {
+		rec.SetPodman(pc)
+	}
 	st, err := rec.Snapshot(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
@@ -68,6 +71,7 @@ func cmdStatus(args []string, e env) int {
 	for _, a := range st.Apps {
 		if d, ok := byApp[a.App]; ok {
 			a.Restarts, a.CrashLooping, a.NextRetry, a.LastError = d.Restarts, d.CrashLooping, d.NextRetry, d.LastError
+			a.PodmanError, a.Warning = d.PodmanError, d.Warning
 		}
 		r := appReport{AppStatus: a, Condition: a.Condition()}
 		if ct, ok := containers[a.App]; ok {
@@ -94,7 +98,7 @@ func cmdStatus(args []string, e env) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "APP\tSTATE\tUNIT\tCONTAINER\tIMAGE\tPORTS\tSINCE\tRESTARTS")
+	fmt.Fprintln(tw, "APP\tSTATE\tUNIT\tCONTAINER\tHEALTH\tIMAGE\tPORTS\tSINCE\tRESTARTS")
 	for _, r := range reports {
 		id := r.ContainerID
 		if len(id) > 12 {
@@ -108,12 +112,12 @@ func cmdStatus(args []string, e env) int {
 		if r.CrashLooping {
 			restarts += " (crash-looping)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, r.Condition, orDash(strings.Trim(r.ActiveState+"/"+r.SubState, "/")),
-			orDash(strings.TrimSpace(id+" "+r.Container)), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, r.Condition, orDash(strings.Trim(r.ActiveState+"/"+r.SubState, "/")),
+			orDash(strings.TrimSpace(id+" "+r.Container)), orDash(r.Health), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
 	}
 	tw.Flush()
 	for _, r := range reports {
-		for _, line := range strings.Split(strings.TrimSpace(r.Problem+"\n"+r.LastError), "\n") {
+		for _, line := range strings.Split(strings.TrimSpace(r.Problem+"\n"+r.LastError+"\n"+r.Warning), "\n") {
 			if line != "" {
 				fmt.Fprintf(e.stdout, "%s: %s\n", r.App, line)
 			}

@@ -1,9 +1,11 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,6 +22,9 @@ type Applied struct {
 	Failed map[string]error
 	// Done lists the actions carried out.
 	Done []Action
+	// Warnings maps apps to a problem found while preparing them that did
+	// not stop them (a volume whose options differ from the declaration).
+	Warnings map[string]string
 }
 
 // applier carries out a plan; it keeps going past one app's failure and
@@ -27,8 +32,19 @@ type Applied struct {
 type applier struct {
 	m   Manager
 	f   Files
+	p   Podman // nil without the podman API
 	log *zap.Logger
 	res Applied
+}
+
+// warn records something the user should know that is not a failure.
+func (a *applier) warn(app, msg string) {
+	if a.res.Warnings == nil {
+		a.res.Warnings = map[string]string{}
+	}
+	if a.res.Warnings[app] != msg {
+		a.res.Warnings[app] = msg
+	}
 }
 
 func (a *applier) fail(app string, err error) {
@@ -53,15 +69,33 @@ func (a *applier) ok(act Action) {
 // writes, enables, one daemon-reload, then all starts and restarts as
 // parallel jobs whose results are awaited. The error joins every app's
 // failure.
-func Apply(ctx context.Context, m Manager, f Files, log *zap.Logger, p *Plan) (Applied, error) {
-	a := &applier{m: m, f: f, log: log, res: Applied{Failed: map[string]error{}}}
+func Apply(ctx context.Context, m Manager, f Files, pod Podman, log *zap.Logger, p *Plan) (Applied, error) {
+	a := &applier{m: m, f: f, p: pod, log: log, res: Applied{Failed: map[string]error{}}}
 	byOp := map[Op][]Action{}
 	for _, act := range p.Actions {
 		byOp[act.Op] = append(byOp[act.Op], act)
 	}
 	a.jobs(ctx, byOp[OpStop])
 	a.unitFiles(ctx, OpDisable, byOp[OpDisable])
+	// Images, volumes and networks before units: an app whose preparation
+	// fails is skipped for the rest of the pass, the others go on.
+	for _, op := range []Op{OpPull, OpBuild, OpVolume, OpNetwork} {
+		for _, act := range byOp[op] {
+			if _, failed := a.res.Failed[act.App]; failed {
+				continue
+			}
+			out := &logWriter{log: a.log, app: act.App}
+			if err := a.prepare(ctx, act, out); err != nil {
+				a.fail(act.App, &PrepError{Op: op, Err: err})
+				continue
+			}
+			a.ok(act)
+		}
+	}
 	for _, act := range append(byOp[OpRemove], byOp[OpWrite]...) {
+		if _, failed := a.res.Failed[act.App]; failed {
+			continue
+		}
 		var err error
 		if act.Op == OpRemove {
 			err = f.Remove(act.Unit)
@@ -171,5 +205,36 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 		case <-ctx.Done():
 			a.fail(w.act.App, errorf(w.act.Unit, "%s: %v", w.act.Op, ctx.Err()))
 		}
+	}
+}
+
+// PrepError is the failure of a pull, build, volume or network: the app
+// waits and retries with backoff.
+type PrepError struct {
+	Op  Op
+	Err error
+}
+
+func (e *PrepError) Error() string { return e.Err.Error() }
+func (e *PrepError) Unwrap() error { return e.Err }
+
+// logWriter sends a build's output to the log, one entry per line.
+type logWriter struct {
+	log  *zap.Logger
+	app  string
+	part []byte
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.part = append(w.part, b...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if line := strings.TrimSpace(string(w.part[:i])); line != "" {
+			w.log.Info("build output", zap.String("app", w.app), zap.String("line", line))
+		}
+		w.part = w.part[i+1:]
 	}
 }

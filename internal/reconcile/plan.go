@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ynhd/ynhd/internal/decl"
 )
 
 // Op is one kind of step in a plan, in the order Apply carries them out.
@@ -16,6 +18,10 @@ const (
 	OpStop    Op = iota // stop the unit (deleted or disabled app)
 	OpDisable           // remove the unit from the install target
 	OpRemove            // delete the unit file
+	OpPull              // pull a missing image
+	OpBuild             // build an image (missing, or its context changed)
+	OpVolume            // create a named volume if missing
+	OpNetwork           // create a named network if missing
 	OpWrite             // write the unit file (new, changed or hand-edited)
 	OpEnable            // add the unit to the install target
 	OpReload            // daemon-reload, at most once
@@ -23,7 +29,7 @@ const (
 	OpRestart           // restart an app whose unit changed
 )
 
-var opNames = [...]string{"stop", "disable", "remove", "write", "enable", "reload", "start", "restart"}
+var opNames = [...]string{"stop", "disable", "remove", "pull", "build", "volume", "network", "write", "enable", "reload", "start", "restart"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -37,6 +43,12 @@ type Action struct {
 	Content []byte
 	// ResetFailed clears a failed state before OpStart.
 	ResetFailed bool
+	// Image is the image to pull or build; Build and ContextHash say how
+	// to build it; Volume is the volume to create.
+	Image       string
+	Build       *decl.Build
+	ContextHash string
+	Volume      decl.Volume
 }
 
 func (a Action) String() string {
@@ -55,6 +67,9 @@ func (a Action) String() string {
 type Problem struct {
 	App     string
 	Message string
+	// Held is set when the problem is a start held back until a
+	// dependency is healthy: the start is still owed.
+	Held bool
 }
 
 // Plan is the sorted list of actions one pass takes, plus the problems it
@@ -62,6 +77,9 @@ type Problem struct {
 type Plan struct {
 	Actions  []Action
 	Problems []Problem
+	// Waiting is set when an app's start is held back until another app is
+	// healthy: the caller should pass again soon.
+	Waiting bool
 }
 
 // Empty reports whether the plan changes nothing.
@@ -86,6 +104,9 @@ type Input struct {
 	World   *World
 	Backoff map[string]*Backoff
 	Now     time.Time
+	// Held are apps whose start an earlier plan held back (Problem.Held);
+	// they are started once they can be.
+	Held map[string]bool
 	// Removable is the set of units on disk that carry ynhd's marker for
 	// a declaration in the directory but have no declaration any more,
 	// by unit name. Observe fills it from World.
@@ -102,7 +123,7 @@ func MakePlan(in Input) *Plan {
 		if o == nil {
 			o = &Observed{Unit: d.Unit}
 		}
-		reload = planApp(p, d, o, in.Backoff[d.App], in.Now) || reload
+		reload = planApp(p, d, o, in.World, in.Backoff[d.App], in.Held[d.App], in.Now) || reload
 	}
 	for name, o := range in.World.Units {
 		if wanted[name] || !o.Ours {
@@ -127,7 +148,7 @@ func MakePlan(in Input) *Plan {
 
 // planApp adds the actions for one declared app and reports whether the
 // manager must reload.
-func planApp(p *Plan, d Desired, o *Observed, b *Backoff, now time.Time) bool {
+func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, now time.Time) bool {
 	switch {
 	case d.Problem != "":
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: d.Problem})
@@ -139,6 +160,18 @@ func planApp(p *Plan, d Desired, o *Observed, b *Backoff, now time.Time) bool {
 	case o.File == nil && o.Foreign:
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
 			"the unit name %s is taken by another unit; rename %s", d.Unit, d.Source)})
+		return false
+	}
+	if b != nil && b.PrepErr != "" && now.Before(b.Next) {
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+			"%s; retrying at %s", b.PrepErr, b.Next.Format("15:04:05"))})
+		return false
+	}
+	canStart, replace := true, false
+	if d.Enabled {
+		canStart, replace = planImage(p, d, w)
+	}
+	if !canStart {
 		return false
 	}
 	reload := false
@@ -168,11 +201,16 @@ func planApp(p *Plan, d Desired, o *Observed, b *Backoff, now time.Time) bool {
 		p.add(Action{Op: OpEnable, App: d.App, Unit: d.Unit})
 		reload = true
 	}
+	before := len(p.Actions)
 	switch {
 	case changed && o.File == nil:
 		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "new", ResetFailed: o.ActiveState == "failed"})
 	case changed:
 		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "unit changed", ResetFailed: o.ActiveState == "failed"})
+	case replace && isRunning(o):
+		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "image changed"})
+	case held && !isRunning(o):
+		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "dependencies healthy", ResetFailed: o.ActiveState == "failed"})
 	case o.GaveUp() && d.Restart != "no":
 		// The reconciler gives every failed app a backoff before it
 		// plans; without one (a plan computed on its own) restart now.
@@ -182,6 +220,18 @@ func planApp(p *Plan, d Desired, o *Observed, b *Backoff, now time.Time) bool {
 				n = b.Failures + 1
 			}
 			p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: fmt.Sprintf("failed; restart %d", n)})
+		}
+	}
+	if len(p.Actions) > before {
+		// A start held back until the apps it needs healthy are.
+		if dep := unhealthyDep(d, w); dep != "" {
+			p.Actions = p.Actions[:before]
+			p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf("waiting for %s to be healthy before starting", dep), Held: true})
+			p.Waiting = true
+			return reload
+		}
+		if w.Podman {
+			planStorage(p, d)
 		}
 	}
 	return reload
@@ -204,7 +254,25 @@ func (p *Plan) sort() {
 		if a.Op != b.Op {
 			return a.Op < b.Op
 		}
-		return a.Unit < b.Unit
+		if a.Unit != b.Unit {
+			return a.Unit < b.Unit
+		}
+		return a.Reason < b.Reason
 	})
 	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].App < p.Problems[j].App })
+}
+
+// unhealthyDep returns the first app in d's requires_healthy that podman
+// does not report healthy ("" when all are, or when podman is not
+// observed: the unit's own ExecStartPre check then decides).
+func unhealthyDep(d Desired, w *World) string {
+	if d.Decl == nil || !w.Podman {
+		return ""
+	}
+	for _, dep := range d.Decl.RequiresHealthy {
+		if c, ok := w.Containers[dep]; !ok || c.State != "running" || c.Health != "healthy" {
+			return dep
+		}
+	}
+	return ""
 }

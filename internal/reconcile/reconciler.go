@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/units"
 )
 
@@ -35,6 +37,12 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
+	p        Podman          // nil: no podman API, units do it all
+	waiting  bool            // the last plan held an app back for a dependency's health
+	held     map[string]bool // apps whose start waits for a dependency's health
+	podErr   string          // last podman API error, logged once
+	warnings map[string]string
+
 	mu       sync.Mutex
 	backoff  map[string]*Backoff
 	problems map[string]string // app -> last logged problem
@@ -49,8 +57,13 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 	}
 	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
 	return &Reconciler{cfg: cfg, m: m, f: f, log: log, now: now,
-		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}}
+		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}, warnings: map[string]string{}, held: map[string]bool{}}
 }
+
+// SetPodman gives the reconciler the podman API: it then pulls and builds
+// images, creates volumes and networks before apps start, and replaces
+// containers whose image changed. Call it before the first pass.
+func (r *Reconciler) SetPodman(p Podman) { r.p = p }
 
 // Desired loads every declaration in the directory and renders the valid
 // ones. A missing directory means no apps.
@@ -68,11 +81,17 @@ func (r *Reconciler) Desired() []Desired {
 			out = append(out, d)
 			continue
 		}
-		b, err := units.RenderBytes(l.Parsed.App, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman})
+		app := l.Parsed.App
+		b, err := units.RenderBytes(app, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman})
 		if err != nil {
 			d.Problem = err.Error()
 		} else {
-			d.Content, d.Enabled, d.Restart = b, l.Parsed.App.IsEnabled(), l.Parsed.App.Restart
+			d.Content, d.Enabled, d.Restart, d.Decl = b, app.IsEnabled(), app.Restart, app
+		}
+		if err == nil && app.Build != nil && r.p != nil {
+			if d.ContextHash, err = podman.ContextHash(app.Build); err != nil {
+				d.Problem, d.Content, d.Decl = err.Error(), nil, nil
+			}
 		}
 		out = append(out, d)
 	}
@@ -105,6 +124,17 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if r.p != nil {
+		if err := observePodman(ctx, r.p, w, desired); err != nil {
+			if err.Error() != r.podErr {
+				r.podErr = err.Error()
+				r.log.Warn("podman API unavailable; leaving images, volumes and networks to the units", zap.Error(err))
+			}
+		} else if r.podErr != "" {
+			r.podErr = ""
+			r.log.Info("podman API available again")
+		}
+	}
 	now := r.now()
 	for app, b := range r.backoff {
 		if o := w.Units[app+".service"]; o != nil && o.ActiveState == "active" && now.Sub(b.Last) > steadyAfter {
@@ -123,7 +153,22 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 				zap.String("app", d.App), zap.String("unit", d.Unit), zap.String("result", o.Result), zap.Duration("next_in", delay(0)))
 		}
 	}
-	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now})
+	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held})
+	r.waiting = p.Waiting
+	declared := map[string]bool{}
+	for _, d := range desired {
+		declared[d.App] = true
+	}
+	for app := range r.held {
+		if !declared[app] {
+			delete(r.held, app)
+		}
+	}
+	for _, pr := range p.Problems {
+		if pr.Held {
+			r.held[pr.App] = true
+		}
+	}
 	return p, desired, w, nil
 }
 
@@ -141,7 +186,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		var res Applied
-		res, applyErr = Apply(ctx, r.m, r.f, r.log, p)
+		res, applyErr = Apply(ctx, r.m, r.f, r.p, r.log, p)
 		r.afterApply(p, res)
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
@@ -207,7 +252,36 @@ func (r *Reconciler) afterApply(p *Plan, res Applied) {
 				zap.Int("restarts", b.Failures), zap.Duration("next_in", delay(b.Failures)))
 		}
 	}
+	for app, err := range res.Failed {
+		var pe *PrepError
+		if !errors.As(err, &pe) {
+			continue
+		}
+		b := r.backoff[app]
+		if b == nil {
+			b = &Backoff{}
+			r.backoff[app] = b
+		}
+		b.Failures++
+		b.Last = now
+		b.Next = now.Add(delay(b.Failures - 1))
+		b.PrepErr = err.Error()
+		r.log.Error("cannot prepare app; retrying with backoff", zap.String("app", app), zap.String("step", pe.Op.String()),
+			zap.Error(pe.Err), zap.Duration("next_in", delay(b.Failures-1)))
+	}
+	for app, w := range res.Warnings {
+		if r.warnings[app] != w {
+			r.log.Warn(w, zap.String("app", app))
+		}
+		r.warnings[app] = w
+	}
 	for _, a := range res.Done {
+		if b := r.backoff[a.App]; b != nil && b.PrepErr != "" && (a.Op == OpStart || a.Op == OpRestart) {
+			delete(r.backoff, a.App) // prepared and started: the wait is over
+		}
+		if a.Op == OpStart || a.Op == OpRestart || a.Op == OpStop {
+			delete(r.held, a.App)
+		}
 		switch {
 		case a.Op == OpRestart || a.Op == OpRemove || (a.Op == OpStart && a.Reason == "new"):
 			delete(r.backoff, a.App)
@@ -221,11 +295,20 @@ func (r *Reconciler) afterApply(p *Plan, res Applied) {
 	}
 }
 
-// NextWake is when a pending backoff restart falls due (zero if none).
+// healthPoll is how soon a pass follows one that held an app back until a
+// dependency is healthy: podman reports health changes to no one.
+const healthPoll = 2 * time.Second
+
+// NextWake is when the next pass is due besides the timer: a pending
+// backoff restart, or a start waiting for a dependency's health (zero if
+// none).
 func (r *Reconciler) NextWake() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var t time.Time
+	if r.waiting {
+		t = r.now().Add(healthPoll)
+	}
 	for _, b := range r.backoff {
 		if t.IsZero() || b.Next.Before(t) {
 			t = b.Next
@@ -270,6 +353,15 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
 			a.Restarts, a.CrashLooping, a.NextRetry = b.Failures, b.CrashLooping(), b.Next
 		}
 		a.LastError = r.failed[d.App]
+		a.Warning = r.warnings[d.App]
+		if b := r.backoff[d.App]; b != nil && b.PrepErr != "" {
+			a.PodmanError = b.PrepErr
+		}
+		if c, ok := w.Containers[d.App]; ok {
+			a.ContainerID, a.ContainerState, a.Image, a.ImageID, a.Health = c.ID, c.State, c.Image, c.ImageID, c.Health
+		} else if d.Decl != nil {
+			a.Image = d.Decl.ImageRef()
+		}
 		s.Apps = append(s.Apps, a)
 	}
 	return s
@@ -289,6 +381,17 @@ type AppStatus struct {
 	CrashLooping bool      `json:"crash_looping"`
 	NextRetry    time.Time `json:"next_retry,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// From podman, when its API is available.
+	ContainerID    string `json:"container_id,omitempty"`
+	ContainerState string `json:"container_state,omitempty"`
+	Image          string `json:"image,omitempty"`
+	ImageID        string `json:"image_id,omitempty"`
+	Health         string `json:"health,omitempty"`
+	// PodmanError is why the app's image, volume or network could not be
+	// prepared; it retries with backoff.
+	PodmanError string `json:"podman_error,omitempty"`
+	// Warning is a problem that does not stop the app.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Status is every app's state after a pass.
@@ -327,7 +430,7 @@ func (a AppStatus) Condition() string {
 	switch {
 	case a.Declaration == "invalid":
 		return "invalid"
-	case a.CrashLooping || a.LastError != "":
+	case a.CrashLooping || a.LastError != "" || a.PodmanError != "":
 		return "failing"
 	case a.ActiveState == "failed" && a.Enabled:
 		return "failing"
@@ -351,6 +454,9 @@ func (r *Reconciler) Snapshot(ctx context.Context) (Status, error) {
 	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired))
 	if err != nil {
 		return Status{}, err
+	}
+	if r.p != nil {
+		_ = observePodman(ctx, r.p, w, desired) // status works without it
 	}
 	return r.makeStatus(desired, w), nil
 }

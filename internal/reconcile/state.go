@@ -11,6 +11,9 @@ package reconcile
 
 import (
 	"time"
+
+	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/podman"
 )
 
 // Desired is what one declaration asks for.
@@ -26,6 +29,12 @@ type Desired struct {
 	// Restart is the declared restart policy; ynhd does not restart a
 	// failed app whose policy is "no".
 	Restart string
+	// Decl is the valid declaration (nil when invalid), for the podman
+	// side: image, build, volumes, network, health.
+	Decl *decl.App
+	// ContextHash is the hash of a build's context (see
+	// podman.ContextHash).
+	ContextHash string
 	// Problem is why the declaration cannot be applied (one line per
 	// diagnostic), empty when it can.
 	Problem string
@@ -66,13 +75,20 @@ func (o *Observed) GaveUp() bool {
 // start limit (StartLimitBurst=3: the first start and two restarts).
 const gaveUpRestarts = 2
 
-// World is one observation: every unit that matters, by unit name.
+// World is one observation: every unit that matters, by unit name, and
+// what podman knows (when Podman is true).
 type World struct {
-	Units map[string]*Observed
+	Units      map[string]*Observed
+	Podman     bool
+	Containers map[string]podman.Container // by app
+	Images     map[string]podman.Image     // by every name
 }
 
 // Backoff is the restart history of one app that keeps failing.
 type Backoff struct {
+	// PrepErr is set while the app waits to retry a failed pull, build,
+	// volume or network: nothing else is done for it until Next.
+	PrepErr string
 	// GaveUp is set when systemd stopped restarting the unit.
 	GaveUp   bool
 	Failures int       // restarts by ynhd since it last ran steadily

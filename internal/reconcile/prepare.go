@@ -1,0 +1,124 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/podman"
+)
+
+// Podman is the part of the podman API the reconciler uses;
+// *podman.Client satisfies it. Containers and Images are one call each per
+// pass; the others run only for apps the plan acts on.
+type Podman interface {
+	Containers(ctx context.Context, withHealth map[string]bool) (map[string]podman.Container, error)
+	Images(ctx context.Context) (map[string]podman.Image, error)
+	Pull(ctx context.Context, ref string) error
+	Build(ctx context.Context, b podman.BuildSpec) (string, error)
+	EnsureVolume(ctx context.Context, v decl.Volume) (podman.VolumeState, error)
+	EnsureNetwork(ctx context.Context, name string) (bool, error)
+}
+
+// observePodman adds what podman knows to w: ynhd's containers and the
+// local images.
+func observePodman(ctx context.Context, p Podman, w *World, desired []Desired) error {
+	health := map[string]bool{}
+	for _, d := range desired {
+		if d.Decl != nil && d.Decl.Health != nil {
+			health[d.App] = true
+		}
+	}
+	cs, err := p.Containers(ctx, health)
+	if err != nil {
+		return err
+	}
+	imgs, err := p.Images(ctx)
+	if err != nil {
+		return err
+	}
+	w.Podman, w.Containers, w.Images = true, cs, imgs
+	return nil
+}
+
+// planImage adds the pull or build an app needs before it can start, and
+// reports whether the app can start at all, and whether its running
+// container must be replaced because its image changed.
+func planImage(p *Plan, d Desired, w *World) (ok, replace bool) {
+	if !w.Podman || d.Decl == nil {
+		return true, false
+	}
+	ref := podman.NormalizeRef(d.Decl.ImageRef())
+	img, have := w.Images[ref]
+	switch {
+	case d.Decl.Build != nil && (!have || img.Labels[podman.LabelContextHash] != d.ContextHash):
+		reason := "build context changed"
+		if !have {
+			reason = "image missing"
+		}
+		p.add(Action{Op: OpBuild, App: d.App, Unit: d.Unit, Reason: reason, Image: ref, Build: d.Decl.Build, ContextHash: d.ContextHash})
+		c, running := w.Containers[d.App]
+		return true, running && c.State == "running"
+	case have:
+		c, running := w.Containers[d.App]
+		return true, running && c.State == "running" && c.ImageID != "" && c.ImageID != img.ID
+	case d.Decl.Pull == "never":
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+			"image %s is not in local storage and pull = \"never\"; build or load it, or allow pulling", ref)})
+		return false, false
+	case isShortName(d.Decl.ImageRef()):
+		return true, false // podman run resolves and pulls it
+	default:
+		p.add(Action{Op: OpPull, App: d.App, Unit: d.Unit, Reason: "image missing", Image: ref})
+		return true, false
+	}
+}
+
+func isShortName(ref string) bool {
+	short, _ := decl.CheckImageRef(ref)
+	return short
+}
+
+// planStorage adds the volumes and network an app needs, for apps the plan
+// starts or restarts.
+func planStorage(p *Plan, d Desired) {
+	if d.Decl == nil {
+		return
+	}
+	for _, v := range d.Decl.Volumes {
+		p.add(Action{Op: OpVolume, App: d.App, Unit: d.Unit, Reason: v.Name, Volume: v})
+	}
+	if podman.NeedsNetwork(d.Decl) {
+		p.add(Action{Op: OpNetwork, App: d.App, Unit: d.Unit, Reason: d.Decl.Network})
+	}
+}
+
+// prepare carries out one pull, build, volume or network action; a
+// build's output goes to out.
+func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error {
+	if a.p == nil {
+		return podman.ErrNoAPI
+	}
+	switch act.Op {
+	case OpPull:
+		return a.p.Pull(ctx, act.Image)
+	case OpBuild:
+		b := act.Build
+		_, err := a.p.Build(ctx, podman.BuildSpec{
+			Context: b.Context, File: b.File, Args: b.Args, Target: b.Target,
+			Tag: b.Tag, Labels: map[string]string{podman.LabelContextHash: act.ContextHash}, Output: out,
+		})
+		return err
+	case OpVolume:
+		st, err := a.p.EnsureVolume(ctx, act.Volume)
+		if err == nil && st.Drift != "" {
+			a.warn(act.App, st.Drift)
+		}
+		return err
+	case OpNetwork:
+		_, err := a.p.EnsureNetwork(ctx, act.Reason)
+		return err
+	}
+	return nil
+}
