@@ -93,6 +93,7 @@ readonly EXEC_CGROUP=ynhd-testenv-exec
 readonly PACKAGES=(
 	podman crun runc conmon catatonit uidmap slirp4netns fuse-overlayfs
 	dbus dbus-user-session systemd debootstrap busybox-static
+	golang-github-containernetworking-plugin-dnsname
 	util-linux procps passwd tar
 )
 

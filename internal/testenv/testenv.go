@@ -77,6 +77,12 @@ const notRootReason = "integration tests need root to start the ynhd test enviro
 // skipReason is why Require skips; empty inside the environment.
 var skipReason = "not inside the ynhd test environment; the package's TestMain must call testenv.Main"
 
+// Prepare, when set before Main, runs as root outside the environment once
+// it is up and leased to this test process, before the tests run inside:
+// for building what the tests install. Variables it sets whose names start
+// with YNHD_ reach the tests.
+var Prepare func() error
+
 // Inside reports whether the process runs inside the test environment.
 func Inside() bool { return os.Getenv(envInside) == "1" }
 
@@ -154,6 +160,13 @@ func runOutside(m *testing.M) int {
 		down()
 		return fail(fmt.Sprintf("the ynhd test environment could not start (%s up: %v):\n%s",
 			script, err, tail(out, 30)))
+	}
+	if Prepare != nil {
+		if err := Prepare(); err != nil {
+			down()
+			fmt.Fprintf(os.Stderr, "testenv: preparing the tests: %v\n", err)
+			return 1
+		}
 	}
 	code, err := runInside(ctl)
 	down()

@@ -7,7 +7,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -22,12 +21,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if !testenv.Inside() && os.Geteuid() == 0 {
-		if err := prepare(); err != nil {
-			fmt.Fprintf(os.Stderr, "integration: %v\n", err)
-			os.Exit(1)
-		}
-	}
+	testenv.Prepare = prepare
 	testenv.Main(m)
 }
 
