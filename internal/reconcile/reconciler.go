@@ -37,6 +37,7 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
+	calls    *counter        // D-Bus and podman calls, for PassStats
 	p        Podman          // nil: no podman API, units do it all
 	waiting  bool            // the last plan held an app back for a dependency's health
 	held     map[string]bool // apps whose start waits for a dependency's health
@@ -56,14 +57,15 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 		now = time.Now
 	}
 	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
-	return &Reconciler{cfg: cfg, m: m, f: f, log: log, now: now,
+	c := &counter{}
+	return &Reconciler{cfg: cfg, m: countingManager{m, c}, f: f, log: log, now: now, calls: c,
 		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}, warnings: map[string]string{}, held: map[string]bool{}}
 }
 
 // SetPodman gives the reconciler the podman API: it then pulls and builds
 // images, creates volumes and networks before apps start, and replaces
 // containers whose image changed. Call it before the first pass.
-func (r *Reconciler) SetPodman(p Podman) { r.p = p }
+func (r *Reconciler) SetPodman(p Podman) { r.p = countingPodman{p, r.calls} }
 
 // Desired loads every declaration in the directory and renders the valid
 // ones. A missing directory means no apps.
@@ -178,6 +180,7 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	start, cpu0, dbus0, pod0 := time.Now(), cpuTime(), r.calls.dbus.Load(), r.calls.podman.Load()
 	p, desired, w, err := r.plan(ctx)
 	if err != nil {
 		return r.status, err
@@ -194,6 +197,8 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 		}
 	}
 	r.status = r.makeStatus(desired, w)
+	r.status.LastPass = PassStats{Apps: len(desired), Actions: len(p.Actions), Wall: time.Since(start), CPU: cpuTime() - cpu0,
+		DBusCalls: r.calls.dbus.Load() - dbus0, PodmanCalls: r.calls.podman.Load() - pod0}
 	return r.status, applyErr
 }
 
@@ -398,6 +403,8 @@ type AppStatus struct {
 type Status struct {
 	Time time.Time   `json:"time"`
 	Apps []AppStatus `json:"apps"`
+	// LastPass is what the pass that produced this status cost.
+	LastPass PassStats `json:"last_pass"`
 }
 
 // Summary is a one-line account such as "5 apps: 4 running, 1 failing".

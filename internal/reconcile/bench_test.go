@@ -1,0 +1,69 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/ynhd/ynhd/internal/units"
+)
+
+// steadyWorld is n declared apps, all running as declared.
+func steadyWorld(b testing.TB, n int) ([]Desired, *World) {
+	const dir = "/home/u/.config/ynhd"
+	var desired []Desired
+	w := &World{Units: map[string]*Observed{}}
+	for i := 0; i < n; i++ {
+		app := fmt.Sprintf("app%04d", i)
+		u := &units.Unit{}
+		u.Section("Service").Raw("ExecStart", "/usr/bin/podman run --name="+app+" img")
+		u.Section(units.MarkerSection).Text("Source", dir+"/"+app+".toml")
+		content, err := units.Seal(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unit := app + ".service"
+		desired = append(desired, Desired{App: app, Unit: unit, Source: dir + "/" + app + ".toml", Content: content, Enabled: true, Restart: "always"})
+		w.Units[unit] = &Observed{Unit: unit, File: content, Ours: true, Intact: true, Enabled: true,
+			LoadState: "loaded", ActiveState: "active", SubState: "running"}
+	}
+	return desired, w
+}
+
+// BenchmarkPlan1000 measures planning with 1,000 apps that all run as
+// declared (the steady state: an empty plan).
+func BenchmarkPlan1000(b *testing.B) {
+	desired, w := steadyWorld(b, 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := MakePlan(Input{Desired: desired, World: w, Now: t0}); !p.Empty() {
+			b.Fatal(p)
+		}
+	}
+}
+
+// TestSteadyPassCallsDoNotGrow: an idle pass costs the same number of
+// D-Bus calls whether 3 or 30 apps are declared.
+func TestSteadyPassCallsDoNotGrow(t *testing.T) {
+	calls := func(n int) int64 {
+		e := newEnv(t)
+		for i := 0; i < n; i++ {
+			e.declare(fmt.Sprintf("app%d", i), busybox)
+		}
+		e.pass()
+		st, err := e.r.Pass(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.LastPass.Actions != 0 {
+			t.Fatalf("steady pass with %d apps acted: %+v", n, st.LastPass)
+		}
+		return st.LastPass.DBusCalls
+	}
+	if a, b := calls(3), calls(30); a != b || a != 1 {
+		t.Errorf("idle pass D-Bus calls: %d with 3 apps, %d with 30; want 1 each", a, b)
+	}
+	_ = zap.NewNop
+}
