@@ -152,6 +152,11 @@ func (r *renderer) serviceSection() {
 		s.Raw("Delegate", "yes")
 	}
 	s.Raw("SyslogIdentifier", "%N")
+	// conmon exits with the container's status, and a container that was
+	// stopped ends with 143 (SIGTERM) or, after the stop timeout, 137
+	// (SIGKILL). Counted as failures, they would leave every stopped app
+	// "failed" and make restart jobs fail.
+	s.Raw("SuccessExitStatus", "137 143")
 	s.Raw("Restart", a.Restart)
 	s.Raw("RestartSec", restartSec)
 	s.Raw("TimeoutStartSec", startTimeout)
