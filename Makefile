@@ -23,7 +23,7 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build test test-unit lint install uninstall demo fuzz golden testenv-up testenv-down clean help
+.PHONY: all build test test-unit lint install uninstall demo fuzz golden bench testenv-up testenv-down clean help
 
 all: build
 
@@ -35,6 +35,7 @@ help:
 	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
 	@echo "make golden        rewrite the golden unit files after an intended rendering change"
+	@echo "make bench         Go benchmarks, then ynhd against raw podman/systemctl in the test environment (root)"
 	@echo "make testenv-up / testenv-down   start / stop the test environment by hand"
 
 build:
@@ -63,6 +64,14 @@ fuzz:
 
 golden:
 	$(GO) test $(GOFLAGS_TAGS) ./internal/units/ -run TestGolden -update
+
+# Pure-path Go benchmarks, then the real-environment suite (test/bench),
+# which prints a table and leaves bench-results.json and .txt here.
+bench:
+	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchmem -count 5 ./internal/units/ ./internal/reconcile/ | tee bench-go.txt
+	YNHD_BENCH=1 $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 60m -v -run TestBench ./test/bench/
+	cp /var/tmp/ynhd-bench-out/bench.json bench-results.json
+	cp /var/tmp/ynhd-bench-out/bench.txt bench-results.txt
 
 install: build
 	bash packaging/install.sh bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(USERUNITDIR)"

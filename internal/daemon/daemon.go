@@ -32,7 +32,7 @@ const (
 	DefaultInterval = 60 * time.Second
 	// fileDebounce gathers the events of one save (editors write, rename
 	// and chmod in a burst) into one pass.
-	fileDebounce = 300 * time.Millisecond
+	fileDebounce = 100 * time.Millisecond
 	// unitDebounce gathers the state changes of a start or stop.
 	unitDebounce = time.Second
 	// passTimeout bounds one pass, so the watchdog only fires when the
