@@ -54,6 +54,8 @@ Commands:
   start|stop|restart APP
                         start, stop or restart an app's unit; an app stopped
                         this way stays stopped until started or edited
+  doctor [--json]       check the host for rootless containers: ok, warning
+                        or problem, each with the command that fixes it
   prune --volumes [--yes]
                         list (with --yes: delete, with their data) volumes
                         ynhd created that no declaration uses
@@ -120,6 +122,8 @@ func run(args []string, e env) int {
 		return cmdUnit(cmd, rest, e)
 	case "prune":
 		return cmdPrune(rest, e)
+	case "doctor":
+		return cmdDoctor(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage

@@ -88,8 +88,10 @@ func cmdStatus(args []string, e env) int {
 			Daemon  bool        `json:"daemon_status_file"`
 			Apps    []appReport `json:"apps"`
 		}{st.Summary(), derr == nil, reports}
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintln(e.stdout, string(b))
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
 		return exitOK
 	}
 	fmt.Fprintln(e.stdout, st.Summary())

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/doctor"
+	"github.com/ynhd/ynhd/internal/podman"
+)
+
+func cmdDoctor(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("doctor", e, &c)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseFlags(fs, args); err != nil {
+		return flagExit(err)
+	}
+	u, err := user.Current()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd doctor: %v\n", err)
+		return exitProblem
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	h := doctor.Host{
+		FS: os.DirFS("/"), User: u.Username, UID: uid, Home: e.home,
+		Ports:    map[string][]int{},
+		LookPath: exec.LookPath,
+		OpenTun: func() error {
+			f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		},
+		Podman: podmanInfo,
+		Socket: func() error {
+			conn, err := net.DialTimeout("unix", podman.SocketPath(), 2*time.Second)
+			if err == nil {
+				conn.Close()
+			}
+			return err
+		},
+	}
+	files, _ := decl.DeclarationFiles(c.layout(e).declDir)
+	for _, l := range decl.LoadFiles(files, decl.HostFacts(true), e.home) {
+		h.Apps++
+		if l.Parsed == nil {
+			continue
+		}
+		for _, p := range l.Parsed.App.Ports {
+			h.Ports[l.Name] = append(h.Ports[l.Name], p.HostPort)
+		}
+	}
+	checks := doctor.Run(h)
+	problems := 0
+	for _, ch := range checks {
+		if ch.Status == doctor.Problem {
+			problems++
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(checks)
+	} else {
+		for _, ch := range checks {
+			fmt.Fprintf(e.stdout, "%-8s %-16s %s\n", ch.Status, ch.Name, ch.Detail)
+			if ch.Fix != "" {
+				fmt.Fprintf(e.stdout, "%-8s %-16s fix: %s\n", "", "", ch.Fix)
+			}
+		}
+	}
+	if problems > 0 {
+		return exitProblem
+	}
+	return exitOK
+}
+
+// podmanInfo runs `podman info`.
+func podmanInfo() (doctor.PodmanInfo, error) {
+	out, err := exec.Command(podmanPath(), "info", "--format", "json").Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return doctor.PodmanInfo{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return doctor.PodmanInfo{}, err
+	}
+	var info struct {
+		Host struct {
+			CgroupVersion string `json:"cgroupVersion"`
+			OCIRuntime    struct {
+				Name string `json:"name"`
+			} `json:"ociRuntime"`
+		} `json:"host"`
+		Store struct {
+			GraphDriverName string `json:"graphDriverName"`
+		} `json:"store"`
+		Version struct {
+			Version string `json:"Version"`
+		} `json:"version"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		return doctor.PodmanInfo{}, fmt.Errorf("reading podman info: %w", err)
+	}
+	return doctor.PodmanInfo{Version: info.Version.Version, OCIRuntime: info.Host.OCIRuntime.Name,
+		GraphDriver: info.Store.GraphDriverName, CgroupVersion: info.Host.CgroupVersion}, nil
+}

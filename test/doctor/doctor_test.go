@@ -1,0 +1,138 @@
+// Package doctor breaks, one at a time, the host conditions `ynhd doctor`
+// checks, in the test environment, and checks that doctor names each one
+// with the command that fixes it; every change is undone. It changes
+// files only root may change, so it runs as root and takes the environment
+// exclusively; otherwise it skips.
+package doctor
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ynhd/ynhd/internal/testenv"
+)
+
+type check struct {
+	Name, Status, Detail, Fix string
+}
+
+func TestDoctorNamesEachBrokenCondition(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("breaking host conditions needs root; run `make test` as root")
+	}
+	unlock, err := testenv.LockExclusive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if out, err := testenv.Control("up", "--transient"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the test environment could not start: %v\n%s", err, out)
+		}
+		t.Skipf("the test environment could not start: %v\n%s", err, out)
+	}
+	bin, _, err := testenv.BuildYnhd("/var/tmp/ynhd-doctor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := os.Getenv("YNHD_TESTENV_USER")
+	if user == "" {
+		user = "ynhd-test"
+	}
+	doctor := func() map[string]check {
+		t.Helper()
+		out, _ := testenv.Control("exec", "--", bin, "doctor", "--json") // exit 1 on problems
+		var cs []check
+		if err := json.Unmarshal([]byte(out), &cs); err != nil {
+			t.Fatalf("doctor --json: %v\n%s", err, out)
+		}
+		m := map[string]check{}
+		for _, c := range cs {
+			m[c.Name] = c
+		}
+		return m
+	}
+	expect := func(what, name, status, fix string) {
+		t.Helper()
+		c := doctor()[name]
+		if c.Status != status || !strings.Contains(c.Fix, fix) {
+			t.Errorf("%s: doctor says %s %q (fix %q); want %s with %q", what, c.Status, c.Detail, c.Fix, status, fix)
+		}
+	}
+
+	// As the environment is: ready, but no lingering (no logind here).
+	base := doctor()
+	for _, name := range []string{"subuid", "subgid", "newuidmap", "newgidmap", "user namespaces", "/dev/net/tun", "podman API", "journald"} {
+		if base[name].Status != "ok" {
+			t.Errorf("%s: %+v", name, base[name])
+		}
+	}
+	expect("no linger file", "lingering", "warning", "loginctl enable-linger "+user)
+
+	// Lingering enabled.
+	os.MkdirAll("/var/lib/systemd/linger", 0o755)
+	if err := os.WriteFile("/var/lib/systemd/linger/"+user, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expect("linger file", "lingering", "ok", "")
+	os.Remove("/var/lib/systemd/linger/" + user)
+
+	// /dev/net/tun closed to users.
+	defer os.Chmod("/dev/net/tun", 0o666)
+	if err := os.Chmod("/dev/net/tun", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expect("/dev/net/tun 0600", "/dev/net/tun", "problem", "chmod 0666 /dev/net/tun")
+	os.Chmod("/dev/net/tun", 0o666)
+
+	// newuidmap without its setuid bit.
+	defer os.Chmod("/usr/bin/newuidmap", 0o755|os.ModeSetuid)
+	if err := os.Chmod("/usr/bin/newuidmap", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expect("newuidmap not setuid", "newuidmap", "problem", "chmod u+s /usr/bin/newuidmap")
+	os.Chmod("/usr/bin/newuidmap", 0o755|os.ModeSetuid)
+
+	// No subordinate uids for the user.
+	subuid, err := os.ReadFile("/etc/subuid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(subuid), "\n") {
+		if !strings.HasPrefix(l, user+":") {
+			kept = append(kept, l)
+		}
+	}
+	defer os.WriteFile("/etc/subuid", subuid, 0o644)
+	if err := os.WriteFile("/etc/subuid", []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expect("no subuid range", "subuid", "problem", "usermod --add-subuids 100000-165535 "+user)
+	if err := os.WriteFile("/etc/subuid", subuid, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A declared port below the unprivileged range.
+	out, err := testenv.Control("exec", "--", "sh", "-c",
+		`mkdir -p ~/.config/ynhd && printf 'version = 1\nimage = "docker.io/library/nginx:1.27"\n[[ports]]\nhost_port = 80\n' > ~/.config/ynhd/doctor-web.toml`)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	expect("port 80 declared", "host ports", "problem", "net.ipv4.ip_unprivileged_port_start=80")
+	testenv.Control("exec", "--", "sh", "-c", "rm -f ~/.config/ynhd/doctor-web.toml")
+
+	// The podman API socket stopped.
+	testenv.Control("exec", "--", "systemctl", "--user", "stop", "podman.socket", "podman.service")
+	expect("podman.socket stopped", "podman API", "warning", "systemctl --user enable --now podman.socket")
+	testenv.Control("exec", "--", "systemctl", "--user", "start", "podman.socket")
+
+	// vfs storage, as the environment has it (/dev/fuse is closed here).
+	expect("vfs storage", "podman", "warning", `driver = "overlay"`)
+
+	if after := doctor(); after["subuid"].Status != "ok" || after["/dev/net/tun"].Status != "ok" || after["newuidmap"].Status != "ok" {
+		t.Errorf("conditions not restored: %+v", after)
+	}
+}
