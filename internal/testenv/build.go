@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"testing"
 )
 
 // buildTags are the Makefile's: the podman bindings need them.
@@ -59,6 +60,29 @@ func Control(args ...string) (string, error) {
 	}
 	out, err := control(filepath.Join(root, script), args...)
 	return string(out), err
+}
+
+// Exclusive is for root tests that change the environment itself (restart
+// its manager, break a host condition): it skips the test unless it runs as
+// root (giving why), waits until no other test process uses the
+// environment, brings it up, and keeps it to this test until the test ends.
+// With CI=true an environment that cannot start fails the test.
+func Exclusive(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip(why + " needs root; run `make test` as root")
+	}
+	unlock, err := LockExclusive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	if out, err := Control("up", "--transient"); err != nil {
+		if isCI() {
+			t.Fatalf("the test environment could not start: %v\n%s", err, out)
+		}
+		t.Skipf("the test environment could not start: %v\n%s", err, out)
+	}
 }
 
 // LockExclusive waits until no test process uses the environment and keeps

@@ -19,20 +19,7 @@ type check struct {
 }
 
 func TestDoctorNamesEachBrokenCondition(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("breaking host conditions needs root; run `make test` as root")
-	}
-	unlock, err := testenv.LockExclusive()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	if out, err := testenv.Control("up", "--transient"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the test environment could not start: %v\n%s", err, out)
-		}
-		t.Skipf("the test environment could not start: %v\n%s", err, out)
-	}
+	testenv.Exclusive(t, "breaking host conditions")
 	bin, _, err := testenv.BuildYnhd("/var/tmp/ynhd-doctor")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ package reboot
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,20 +41,7 @@ func waitInside(t *testing.T, what, script string) {
 }
 
 func TestAppsComeBackAfterManagerRestart(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("restarting the test environment's user manager needs root; run `make test` as root")
-	}
-	unlock, err := testenv.LockExclusive()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	if out, err := testenv.Control("up", "--transient"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the test environment could not start: %v\n%s", err, out)
-		}
-		t.Skipf("the test environment could not start: %v\n%s", err, out)
-	}
+	testenv.Exclusive(t, "restarting the test environment's user manager")
 	bin, pkg, err := testenv.BuildYnhd("/var/tmp/ynhd-reboot")
 	if err != nil {
 		t.Fatal(err)
