@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/ynhd/ynhd/internal/daemon"
 	"github.com/ynhd/ynhd/internal/logging"
-	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
@@ -22,12 +20,7 @@ var lookPath = exec.LookPath
 // appReport is one line of `ynhd status`.
 type appReport struct {
 	reconcile.AppStatus
-	Condition   string    `json:"condition"`
-	ContainerID string    `json:"container_id,omitempty"`
-	Container   string    `json:"container_state,omitempty"`
-	Image       string    `json:"image,omitempty"`
-	Ports       []string  `json:"ports,omitempty"`
-	Since       time.Time `json:"since,omitzero"`
+	Condition string `json:"condition"`
 	// UnitRestarts counts systemd's own restarts of the unit (NRestarts).
 	UnitRestarts uint32 `json:"unit_restarts"`
 }
@@ -66,7 +59,6 @@ func cmdStatus(args []string, e env) int {
 			byApp[a.App] = a
 		}
 	}
-	containers := podmanContainers(ctx)
 	var reports []appReport
 	for _, a := range st.Apps {
 		if d, ok := byApp[a.App]; ok {
@@ -74,9 +66,6 @@ func cmdStatus(args []string, e env) int {
 			a.PodmanError, a.Warning = d.PodmanError, d.Warning
 		}
 		r := appReport{AppStatus: a, Condition: a.Condition()}
-		if ct, ok := containers[a.App]; ok {
-			r.ContainerID, r.Container, r.Image, r.Ports, r.Since = ct.id, ct.state, ct.image, ct.ports, ct.since
-		}
 		if p, err := conn.GetUnitTypePropertyContext(ctx, a.Unit, "Service", "NRestarts"); err == nil {
 			r.UnitRestarts, _ = p.Value.Value().(uint32)
 		}
@@ -115,7 +104,7 @@ func cmdStatus(args []string, e env) int {
 			restarts += " (crash-looping)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, r.Condition, orDash(strings.Trim(r.ActiveState+"/"+r.SubState, "/")),
-			orDash(strings.TrimSpace(id+" "+r.Container)), orDash(r.Health), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
+			orDash(strings.TrimSpace(id+" "+r.ContainerState)), orDash(r.Health), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
 	}
 	tw.Flush()
 	for _, r := range reports {
@@ -139,52 +128,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-type containerInfo struct {
-	id, state, image string
-	ports            []string
-	since            time.Time
-}
-
-// podmanContainers lists ynhd's containers by app, from `podman ps`. An
-// unreachable podman gives none.
-func podmanContainers(ctx context.Context) map[string]containerInfo {
-	out := map[string]containerInfo{}
-	b, err := exec.CommandContext(ctx, podmanPath(), "ps", "--all", "--format", "json", "--filter", "label="+podman.LabelApp).Output()
-	if err != nil {
-		return out
-	}
-	var list []struct {
-		ID        string            `json:"Id"`
-		Image     string            `json:"Image"`
-		State     string            `json:"State"`
-		StartedAt int64             `json:"StartedAt"`
-		Labels    map[string]string `json:"Labels"`
-		Ports     []struct {
-			HostIP        string `json:"host_ip"`
-			HostPort      int    `json:"host_port"`
-			ContainerPort int    `json:"container_port"`
-			Protocol      string `json:"protocol"`
-		} `json:"Ports"`
-	}
-	if json.Unmarshal(b, &list) != nil {
-		return out
-	}
-	for _, c := range list {
-		ci := containerInfo{id: c.ID, state: c.State, image: c.Image}
-		if c.StartedAt > 0 {
-			ci.since = time.Unix(c.StartedAt, 0)
-		}
-		for _, p := range c.Ports {
-			host := strconv.Itoa(p.HostPort)
-			if p.HostIP != "" {
-				host = p.HostIP + ":" + host
-			}
-			ci.ports = append(ci.ports, fmt.Sprintf("%s->%d/%s", host, p.ContainerPort, p.Protocol))
-		}
-		sort.Strings(ci.ports)
-		out[c.Labels[podman.LabelApp]] = ci
-	}
-	return out
 }

@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containers/buildah/define"
 	"github.com/containers/common/libnetwork/types"
@@ -95,6 +98,17 @@ func (c *Client) Containers(ctx context.Context, withHealth map[string]bool) (ma
 			continue
 		}
 		ct := Container{App: app, ID: lc.ID, State: lc.State, ImageID: lc.ImageID, Image: lc.Image}
+		if lc.StartedAt > 0 {
+			ct.StartedAt = time.Unix(lc.StartedAt, 0)
+		}
+		for _, p := range lc.Ports {
+			host := strconv.Itoa(int(p.HostPort))
+			if p.HostIP != "" {
+				host = p.HostIP + ":" + host
+			}
+			ct.Ports = append(ct.Ports, fmt.Sprintf("%s->%d/%s", host, p.ContainerPort, p.Protocol))
+		}
+		sort.Strings(ct.Ports)
 		if withHealth[app] && lc.State == "running" {
 			if data, err := containers.Inspect(cctx, lc.ID, nil); err == nil && data.State != nil {
 				ct.Health = data.State.Health.Status

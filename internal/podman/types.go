@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 )
 
 // ErrNoAPI is returned by a Client built without the podman bindings
@@ -18,6 +19,10 @@ type Container struct {
 	ImageID string
 	Image   string
 	Health  string // healthy, unhealthy, starting, or "" without a check
+	// StartedAt is when the container last started; Ports its published
+	// ports as HOST->CONTAINER/PROTO.
+	StartedAt time.Time
+	Ports     []string
 }
 
 // Image is a local image.

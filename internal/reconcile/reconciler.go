@@ -364,6 +364,7 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
 		}
 		if c, ok := w.Containers[d.App]; ok {
 			a.ContainerID, a.ContainerState, a.Image, a.ImageID, a.Health = c.ID, c.State, c.Image, c.ImageID, c.Health
+			a.Ports, a.Since = c.Ports, c.StartedAt
 		} else if d.Decl != nil {
 			a.Image = d.Decl.ImageRef()
 		}
@@ -387,11 +388,13 @@ type AppStatus struct {
 	NextRetry    time.Time `json:"next_retry,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
 	// From podman, when its API is available.
-	ContainerID    string `json:"container_id,omitempty"`
-	ContainerState string `json:"container_state,omitempty"`
-	Image          string `json:"image,omitempty"`
-	ImageID        string `json:"image_id,omitempty"`
-	Health         string `json:"health,omitempty"`
+	ContainerID    string    `json:"container_id,omitempty"`
+	ContainerState string    `json:"container_state,omitempty"`
+	Image          string    `json:"image,omitempty"`
+	ImageID        string    `json:"image_id,omitempty"`
+	Health         string    `json:"health,omitempty"`
+	Ports          []string  `json:"ports,omitempty"`
+	Since          time.Time `json:"since,omitzero"`
 	// PodmanError is why the app's image, volume or network could not be
 	// prepared; it retries with backoff.
 	PodmanError string `json:"podman_error,omitempty"`
