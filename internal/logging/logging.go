@@ -132,12 +132,15 @@ func varName(k string) string {
 		}
 	}
 	n := strings.TrimLeft(b.String(), "_0123456789")
-	switch n {
-	case "", "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "ERRNO":
-		if n == "" {
-			return ""
+	if n == "" {
+		return ""
+	}
+	// Names journald or journalctl give a meaning: USER_UNIT, for one,
+	// would file ynhd's entry under that app's unit.
+	for _, p := range []string{"MESSAGE", "PRIORITY", "SYSLOG_", "CODE_", "ERRNO", "USER_UNIT", "UNIT_", "OBJECT_", "COREDUMP_", "INVOCATION_ID", "DOCUMENTATION", "TID"} {
+		if n == p || (strings.HasSuffix(p, "_") && strings.HasPrefix(n, p)) {
+			return "YNHD_" + n
 		}
-		return "YNHD_" + n
 	}
 	return n
 }

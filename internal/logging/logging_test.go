@@ -69,7 +69,7 @@ func TestConsole(t *testing.T) {
 }
 
 func TestVarName(t *testing.T) {
-	for in, want := range map[string]string{"app": "APP", "next_in": "NEXT_IN", "a.b-c": "A_B_C", "_x": "X", "1a": "A", "priority": "YNHD_PRIORITY"} {
+	for in, want := range map[string]string{"app": "APP", "next_in": "NEXT_IN", "a.b-c": "A_B_C", "_x": "X", "1a": "A", "priority": "YNHD_PRIORITY", "user_unit": "YNHD_USER_UNIT", "syslog_facility": "YNHD_SYSLOG_FACILITY"} {
 		if got := varName(in); got != want {
 			t.Errorf("varName(%q) = %q, want %q", in, got, want)
 		}

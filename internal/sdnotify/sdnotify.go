@@ -37,9 +37,11 @@ func New() *Notifier {
 // Ready says start-up (or a reload) is complete.
 func (n *Notifier) Ready() { n.send(daemon.SdNotifyReady) }
 
-// Reloading says a reload (SIGHUP) began; Ready must follow.
+// Reloading says a reload (SIGHUP) began; Ready must follow. go-systemd's
+// SdNotifyMonotonicUsec returns the whole "MONOTONIC_USEC=N\n" line (or ""
+// without a monotonic clock).
 func (n *Notifier) Reloading() {
-	n.send(daemon.SdNotifyReloading + "\nMONOTONIC_USEC=" + daemon.SdNotifyMonotonicUsec())
+	n.send(daemon.SdNotifyReloading + "\n" + strings.TrimSuffix(daemon.SdNotifyMonotonicUsec(), "\n"))
 }
 
 // Stopping says the service is shutting down.

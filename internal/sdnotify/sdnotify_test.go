@@ -36,7 +36,8 @@ func TestMessages(t *testing.T) {
 	if got[0] != "READY=1" || got[1] != "STATUS=2 apps: 1 running, 1 failing" || got[3] != "STOPPING=1" {
 		t.Errorf("sent %q", got)
 	}
-	if !strings.HasPrefix(got[2], "RELOADING=1\nMONOTONIC_USEC=") {
+	if lines := strings.Split(got[2], "\n"); len(lines) != 2 || lines[0] != "RELOADING=1" ||
+		!strings.HasPrefix(lines[1], "MONOTONIC_USEC=") || strings.Count(lines[1], "=") != 1 {
 		t.Errorf("reloading sent %q", got[2])
 	}
 }
