@@ -80,6 +80,13 @@ type App struct {
 	// [health] check passing) before it starts; implies requires.
 	RequiresHealthy []string `toml:"requires_healthy"`
 
+	// SystemUser says, in system mode, which user the app's rootless podman
+	// runs as: "dynamic" (DynamicUser=yes, a transient user with a single
+	// id), "static" (a system user ynhd creates, with a range of
+	// subordinate ids), or "" to let ynhd choose (see App.SystemRoute).
+	// User mode ignores it.
+	SystemUser string `toml:"system_user"`
+
 	// PodmanArgs are extra `podman run` arguments, passed unchecked before
 	// the image. Every use is reported as a warning.
 	PodmanArgs []string `toml:"podman_args"`

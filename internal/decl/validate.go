@@ -19,6 +19,9 @@ type Host struct {
 	// UnprivilegedPortStart is net.ipv4.ip_unprivileged_port_start: rootless
 	// podman cannot publish host ports below it.
 	UnprivilegedPortStart int
+	// System is true in system mode: apps become system units that run
+	// rootless podman as a dynamic or static system user.
+	System bool
 }
 
 var (
@@ -117,6 +120,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.lifecycle()
 	v.health()
 	v.resources()
+	v.systemUser(host)
 	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
 	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {

@@ -33,6 +33,7 @@ type applier struct {
 	m   Manager
 	f   Files
 	p   Podman // nil without the podman API
+	u   Users  // nil in user mode
 	log *zap.Logger
 	res Applied
 }
@@ -69,17 +70,18 @@ func (a *applier) ok(act Action) {
 // writes, enables, one daemon-reload, then all starts and restarts as
 // parallel jobs whose results are awaited. The error joins every app's
 // failure.
-func Apply(ctx context.Context, m Manager, f Files, pod Podman, log *zap.Logger, p *Plan) (Applied, error) {
-	a := &applier{m: m, f: f, p: pod, log: log, res: Applied{Failed: map[string]error{}}}
+func Apply(ctx context.Context, m Manager, f Files, pod Podman, users Users, log *zap.Logger, p *Plan) (Applied, error) {
+	a := &applier{m: m, f: f, p: pod, u: users, log: log, res: Applied{Failed: map[string]error{}}}
 	byOp := map[Op][]Action{}
 	for _, act := range p.Actions {
 		byOp[act.Op] = append(byOp[act.Op], act)
 	}
 	a.jobs(ctx, byOp[OpStop])
 	a.unitFiles(ctx, OpDisable, byOp[OpDisable])
-	// Images, volumes and networks before units: an app whose preparation
-	// fails is skipped for the rest of the pass, the others go on.
-	for _, op := range []Op{OpPull, OpBuild, OpVolume, OpNetwork} {
+	// Users, images, volumes and networks before units: an app whose
+	// preparation fails is skipped for the rest of the pass, the others go
+	// on.
+	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork} {
 		for _, act := range byOp[op] {
 			if _, failed := a.res.Failed[act.App]; failed {
 				continue

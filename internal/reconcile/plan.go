@@ -18,6 +18,7 @@ const (
 	OpStop    Op = iota // stop the unit (deleted or disabled app)
 	OpDisable           // remove the unit from the install target
 	OpRemove            // delete the unit file
+	OpUser              // create a system-mode app's static user and its subordinate ids
 	OpPull              // pull a missing image
 	OpBuild             // build an image (missing, or its context changed)
 	OpVolume            // create a named volume if missing
@@ -29,7 +30,7 @@ const (
 	OpRestart           // restart an app whose unit changed
 )
 
-var opNames = [...]string{"stop", "disable", "remove", "pull", "build", "volume", "network", "write", "enable", "reload", "start", "restart"}
+var opNames = [...]string{"stop", "disable", "remove", "user", "pull", "build", "volume", "network", "write", "enable", "reload", "start", "restart"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -166,6 +167,9 @@ func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, n
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
 			"%s; retrying at %s", b.PrepErr, b.Next.Format("15:04:05"))})
 		return false
+	}
+	if d.User != "" && !w.Users[d.User] {
+		p.add(Action{Op: OpUser, App: d.App, Unit: d.Unit, Reason: d.User})
 	}
 	canStart, replace := true, false
 	if d.Enabled {

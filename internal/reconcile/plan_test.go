@@ -51,6 +51,12 @@ func TestMakePlan(t *testing.T) {
 		{"new app", []Desired{want("web", web, true)}, nil, nil,
 			"write web.service (new)\nenable web.service\nreload\nstart web.service (new)\n"},
 		{"unchanged and running", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": running(web, true)}, nil, ""},
+		{"system mode: static user made first", []Desired{func() Desired {
+			d := want("web", web, true)
+			d.User = "ynhd-web"
+			return d
+		}()}, nil, nil,
+			"user web.service (ynhd-web)\nwrite web.service (new)\nenable web.service\nreload\nstart web.service (new)\n"},
 		{"changed", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": running(web, true)}, nil,
 			"write web.service (changed)\nreload\nrestart web.service (unit changed)\n"},
 		{"edited by hand", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -97,6 +98,12 @@ func planStorage(p *Plan, d Desired) {
 // prepare carries out one pull, build, volume or network action; a
 // build's output goes to out.
 func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error {
+	if act.Op == OpUser {
+		if a.u == nil {
+			return errors.New("static system users can only be created in system mode")
+		}
+		return a.u.Ensure(ctx, act.Reason)
+	}
 	if a.p == nil {
 		return podman.ErrNoAPI
 	}

@@ -39,6 +39,7 @@ type Reconciler struct {
 
 	calls    *counter        // D-Bus and podman calls, for PassStats
 	p        Podman          // nil: no podman API, units do it all
+	u        Users           // nil in user mode
 	waiting  bool            // the last plan held an app back for a dependency's health
 	held     map[string]bool // apps whose start waits for a dependency's health
 	podErr   string          // last podman API error, logged once
@@ -67,6 +68,10 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 // containers whose image changed. Call it before the first pass.
 func (r *Reconciler) SetPodman(p Podman) { r.p = countingPodman{p, r.calls} }
 
+// SetUsers gives a system-mode reconciler the means to create the static
+// users of apps that need many ids. Call it before the first pass.
+func (r *Reconciler) SetUsers(u Users) { r.u = u }
+
 // Desired loads every declaration in the directory and renders the valid
 // ones. A missing directory means no apps.
 func (r *Reconciler) Desired() []Desired {
@@ -89,6 +94,9 @@ func (r *Reconciler) Desired() []Desired {
 			d.Problem = err.Error()
 		} else {
 			d.Content, d.Enabled, d.Restart, d.Decl = b, app.IsEnabled(), app.Restart, app
+			if route, _ := app.SystemRoute(); r.cfg.Mode == units.System && route == decl.RouteStatic {
+				d.User = units.SystemUserName(app.Name)
+			}
 		}
 		if err == nil && app.Build != nil && r.p != nil {
 			if d.ContextHash, err = podman.ContextHash(app.Build); err != nil {
@@ -124,6 +132,9 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 	}
 	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, names)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := observeUsers(r.u, w, desired); err != nil {
 		return nil, nil, nil, err
 	}
 	if r.p != nil {
@@ -189,7 +200,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		var res Applied
-		res, applyErr = Apply(ctx, r.m, r.f, r.p, r.log, p)
+		res, applyErr = Apply(ctx, r.m, r.f, r.p, r.u, r.log, p)
 		r.afterApply(p, res)
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {

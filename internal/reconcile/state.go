@@ -35,6 +35,10 @@ type Desired struct {
 	// ContextHash is the hash of a build's context (see
 	// podman.ContextHash).
 	ContextHash string
+	// User is the static system user a system-mode app runs as (see
+	// decl.RouteStatic), which must exist with subordinate ids before the
+	// app starts; empty for every other app.
+	User string
 	// Problem is why the declaration cannot be applied (one line per
 	// diagnostic), empty when it can.
 	Problem string
@@ -82,6 +86,9 @@ type World struct {
 	Podman     bool
 	Containers map[string]podman.Container // by app
 	Images     map[string]podman.Image     // by every name
+	// Users are the static system users (Desired.User) that exist with
+	// their subordinate ids.
+	Users map[string]bool
 }
 
 // Backoff is the restart history of one app that keeps failing.

@@ -19,9 +19,10 @@ const (
 	// podman as that user, conmon and the container in the unit's cgroup.
 	User Mode = iota
 	// System renders a unit for the system manager that runs rootless podman
-	// as a DynamicUser=yes user, with storage, runtime state, HOME and
-	// podman's configuration redirected into the unit's StateDirectory and
-	// RuntimeDirectory.
+	// as a DynamicUser=yes user or, for apps that need many ids, as a static
+	// system user with subordinate ids (see decl.App.SystemRoute), with
+	// storage, runtime state, HOME and podman's configuration redirected
+	// into the unit's StateDirectory and RuntimeDirectory.
 	System
 )
 
@@ -142,13 +143,17 @@ func (r *renderer) stateDir() string { return "ynhd/" + r.app.Name }
 func (r *renderer) serviceSection() {
 	a, s := r.app, r.u.Section("Service")
 	s.Raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
+	static := false
 	if r.opts.Mode == System {
-		r.dynamicUser(s)
+		static = r.systemUser(s)
 	}
 	s.Raw("Type", "notify")
 	s.Raw("NotifyAccess", "all")
 	s.Raw("KillMode", "mixed")
-	if r.opts.Mode == User {
+	// The user manager delegates the unit's cgroup to podman
+	// (--cgroups=split). A static system user gets it too: an init system
+	// in the container manages its own part of the tree.
+	if r.opts.Mode == User || static {
 		s.Raw("Delegate", "yes")
 	}
 	s.Raw("SyslogIdentifier", "%N")
@@ -229,13 +234,21 @@ func (r *renderer) globalArgs(args []string) []Word {
 	return append(ws, Lits(args...)...)
 }
 
-// dynamicUser makes the service run as a transient user with its podman
-// state in the unit's own directories (see docs/units.md, "System mode").
-func (r *renderer) dynamicUser(s *Section) {
+// systemUser makes the service run as the app's system user, a dynamic
+// one or a static one with subordinate ids (decl.App.SystemRoute), with its
+// podman state in the unit's own directories (see docs/system-mode.md). It
+// reports whether the user is static.
+func (r *renderer) systemUser(s *Section) bool {
 	a := r.app
 	dir := r.stateDir()
-	s.Raw("DynamicUser", "yes")
-	s.Raw("User", DynamicUserName(a.Name))
+	route, _ := a.SystemRoute()
+	if route == decl.RouteStatic {
+		s.Raw("User", SystemUserName(a.Name))
+		s.Raw("Group", SystemUserName(a.Name))
+	} else {
+		s.Raw("DynamicUser", "yes")
+		s.Raw("User", SystemUserName(a.Name))
+	}
 	s.Raw("StateDirectory", dir)
 	s.Raw("StateDirectoryMode", "0700")
 	s.Raw("RuntimeDirectory", dir)
@@ -256,12 +269,13 @@ func (r *renderer) dynamicUser(s *Section) {
 	if res.Pids > 0 {
 		s.Raw("TasksMax", strconv.Itoa(res.Pids))
 	}
+	return route == decl.RouteStatic
 }
 
-// DynamicUserName is the user a system-mode app runs as. It is set
-// explicitly so a static user that happens to share the app's name is never
-// picked up, and shortened with a hash to fit the 31-character limit.
-func DynamicUserName(app string) string {
+// SystemUserName is the user a system-mode app runs as, dynamic or static.
+// It is prefixed so that a user that happens to share the app's name is
+// never picked up, and shortened with a hash to fit the 31-character limit.
+func SystemUserName(app string) string {
 	n := "ynhd-" + app
 	if len(n) <= 31 {
 		return n

@@ -163,12 +163,12 @@ func TestSerializeRejectsInjection(t *testing.T) {
 	}
 }
 
-func TestDynamicUserName(t *testing.T) {
-	if got := DynamicUserName("web"); got != "ynhd-web" {
+func TestSystemUserName(t *testing.T) {
+	if got := SystemUserName("web"); got != "ynhd-web" {
 		t.Errorf("got %q", got)
 	}
-	long := DynamicUserName(strings.Repeat("a", 60))
-	if len(long) > 31 || long == DynamicUserName(strings.Repeat("a", 59)) {
+	long := SystemUserName(strings.Repeat("a", 60))
+	if len(long) > 31 || long == SystemUserName(strings.Repeat("a", 59)) {
 		t.Errorf("long name %q", long)
 	}
 }

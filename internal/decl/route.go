@@ -1,0 +1,67 @@
+package decl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// System-mode routes: who an app's rootless podman runs as under the system
+// manager.
+const (
+	// RouteDynamic runs podman as a DynamicUser=yes user. The kernel then
+	// maps exactly one id into the container (container root), because a
+	// dynamic user has no subordinate ids: DynamicUser implies
+	// NoNewPrivileges, so the setuid newuidmap cannot install a range.
+	// Images whose files all belong to root work.
+	RouteDynamic = "dynamic"
+	// RouteStatic runs podman as a static system user that ynhd creates,
+	// with a range of 65536 subordinate uids and gids: container root is
+	// that user and every other container id maps into the range, so
+	// images with files owned by many users (a Debian base, an init
+	// system) unpack and run, still without any root on the host.
+	RouteStatic = "static"
+)
+
+var systemUsers = set("", RouteDynamic, RouteStatic)
+
+// SystemRoute says which route the app takes in system mode, and why, in
+// words for `ynhd check --system`.
+func (a *App) SystemRoute() (route, why string) {
+	if a.SystemUser != "" {
+		return a.SystemUser, fmt.Sprintf("system_user = %q", a.SystemUser)
+	}
+	if need := a.needsManyIDs(); need != "" {
+		return RouteStatic, need + ", which needs more than one id: a static system user with subordinate ids"
+	}
+	return RouteDynamic, "one id is enough (no systemd, userns, id maps or non-root user): DynamicUser"
+}
+
+// needsManyIDs names the setting that makes an app need a user namespace
+// with more than one id, or returns "".
+func (a *App) needsManyIDs() string {
+	mode, _, _ := strings.Cut(a.UserNS, ":")
+	switch {
+	case a.Systemd:
+		return "systemd = true (an init system's files and services belong to many users)"
+	case mode == "auto" || mode == "keep-id" || mode == "nomap":
+		return fmt.Sprintf("userns = %q", a.UserNS)
+	case len(a.UIDMap) > 0 || len(a.GIDMap) > 0:
+		return "uid_map/gid_map"
+	case a.User != "" && a.User != "0" && a.User != "root":
+		return fmt.Sprintf("user = %q", a.User)
+	}
+	return ""
+}
+
+func (v *validator) systemUser(host Host) {
+	a := v.app
+	if !systemUsers[a.SystemUser] {
+		v.errf("system_user", "unknown value %q: use \"dynamic\", \"static\", or leave it out to let ynhd choose", a.SystemUser)
+		return
+	}
+	if host.System && a.SystemUser == RouteDynamic {
+		if need := a.needsManyIDs(); need != "" {
+			v.errf("system_user", "a DynamicUser gets a single id, but %s needs more: remove system_user (ynhd then picks \"static\") or set it to \"static\"", need)
+		}
+	}
+}
