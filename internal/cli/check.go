@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/units"
 )
 
 func cmdCheck(args []string, e env) int {
@@ -26,7 +27,7 @@ func cmdCheck(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd check: %v\n", err)
 		return exitProblem
 	}
-	loaded := loadSet(files, e)
+	loaded := loadSet(files, e, c.system)
 	var nerr, nwarn int
 	for _, l := range loaded {
 		for _, d := range l.Diagnostics {
@@ -38,6 +39,9 @@ func cmdCheck(args []string, e env) int {
 			}
 		}
 	}
+	if c.system {
+		printRoutes(e, loaded)
+	}
 	fmt.Fprintf(e.stderr, "%s checked: %s, %s\n", plural(len(loaded), "declaration"), plural(nerr, "error"), plural(nwarn, "warning"))
 	if nerr > 0 {
 		return exitProblem
@@ -47,7 +51,7 @@ func cmdCheck(args []string, e env) int {
 
 // loadSet loads files as one set: dependencies are checked against the
 // files given plus every other declaration in their directories.
-func loadSet(files []string, e env) []*decl.Loaded {
+func loadSet(files []string, e env, system bool) []*decl.Loaded {
 	all := map[string]bool{}
 	var set []string
 	for _, f := range files {
@@ -63,7 +67,7 @@ func loadSet(files []string, e env) []*decl.Loaded {
 			}
 		}
 	}
-	loaded := decl.LoadFiles(set, decl.HostFacts(true), e.home)
+	loaded := decl.LoadFiles(set, hostFacts(system), e.home)
 	want := map[string]bool{}
 	for _, f := range files {
 		want[f] = true
@@ -75,6 +79,24 @@ func loadSet(files []string, e env) []*decl.Loaded {
 		}
 	}
 	return out
+}
+
+// printRoutes says, for each valid app, which user its podman will run as
+// in system mode and why.
+func printRoutes(e env, loaded []*decl.Loaded) {
+	for _, l := range loaded {
+		if !l.OK() {
+			continue
+		}
+		a := l.Parsed.App
+		route, why := a.SystemRoute()
+		user := units.SystemUserName(a.Name)
+		if route == decl.RouteStatic {
+			fmt.Fprintf(e.stdout, "%s: runs as static system user %s with subordinate ids (created by ynhd if missing): %s\n", a.Name, user, why)
+		} else {
+			fmt.Fprintf(e.stdout, "%s: runs as DynamicUser %s, a single id: %s\n", a.Name, user, why)
+		}
+	}
 }
 
 // expand turns file and directory arguments into declaration files, each

@@ -18,6 +18,7 @@ import (
 	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/reconcile"
+	"github.com/ynhd/ynhd/internal/sysuser"
 	"github.com/ynhd/ynhd/internal/units"
 )
 
@@ -25,9 +26,21 @@ import (
 type layout struct {
 	declDir, unitDir, statusFile string
 	target                       string
+	system                       bool
 }
 
+// System mode's places: units where an administrator's go, and a status
+// file in /run.
+const (
+	systemUnitDir    = "/etc/systemd/system"
+	systemStatusFile = "/run/ynhd/status.json"
+)
+
 func (c *commonFlags) layout(e env) layout {
+	if c.system {
+		decl, _ := filepath.Abs(c.declDir(e))
+		return layout{declDir: decl, unitDir: systemUnitDir, statusFile: systemStatusFile, target: "multi-user.target", system: true}
+	}
 	cfg := os.Getenv("XDG_CONFIG_HOME")
 	if cfg == "" {
 		cfg = filepath.Join(e.home, ".config")
@@ -46,7 +59,33 @@ func (c *commonFlags) layout(e env) layout {
 }
 
 func (l layout) reconcileConfig(e env) reconcile.Config {
-	return reconcile.Config{DeclDir: l.declDir, Home: e.home, Host: decl.HostFacts(true), Mode: units.User, Podman: podmanPath()}
+	mode := units.User
+	if l.system {
+		mode = units.System
+	}
+	return reconcile.Config{DeclDir: l.declDir, Home: e.home, Host: hostFacts(l.system), Mode: mode, Podman: podmanPath()}
+}
+
+// hostFacts are the facts validation uses. Apps are rootless in both modes:
+// in system mode podman runs as the app's system user.
+func hostFacts(system bool) decl.Host {
+	h := decl.HostFacts(true)
+	h.System = system
+	return h
+}
+
+// newReconciler makes the reconciler for a layout: in system mode it can
+// create static users and has no podman API (each app has its own storage,
+// which its unit prepares); in user mode it uses the user's podman API when
+// it answers.
+func newReconciler(ctx context.Context, l layout, e env, conn *sddbus.Conn, log *zap.Logger) *reconcile.Reconciler {
+	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
+	if l.system {
+		rec.SetUsers(&sysuser.Users{})
+	} else if pc, err := dialPodman(ctx, conn); err == nil {
+		rec.SetPodman(pc)
+	}
+	return rec
 }
 
 // dialPodman connects to the user's podman API, starting podman.socket
@@ -63,8 +102,16 @@ func dialPodman(ctx context.Context, conn *sddbus.Conn) (*podman.Client, error) 
 	return podman.Dial(ctx, podman.SocketPath())
 }
 
-// connect opens a D-Bus connection to the user's systemd manager.
-func connect() (*sddbus.Conn, error) {
+// connect opens a D-Bus connection to the user's systemd manager, or to
+// the system manager in system mode.
+func connect(system bool) (*sddbus.Conn, error) {
+	if system {
+		conn, err := sddbus.NewSystemConnectionContext(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("connecting to the systemd system manager: %w (system mode runs as root on a host booted with systemd)", err)
+		}
+		return conn, nil
+	}
 	conn, err := sddbus.NewUserConnectionContext(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the systemd user manager: %w (is this a login session with XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS set?)", err)
@@ -90,7 +137,7 @@ func cmdRun(args []string, e env) int {
 		return exitProblem
 	}
 	defer log.Sync()
-	conn, err := connect()
+	conn, err := connect(c.system)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitProblem
@@ -101,13 +148,17 @@ func cmdRun(args []string, e env) int {
 	defer stop()
 	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
 		conn, log.Named("daemon"), l.target)
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	if pc, err := dialPodman(dctx, conn); err != nil {
-		log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
+	if l.system {
+		d.SetUsers(&sysuser.Users{})
 	} else {
-		d.SetPodman(pc)
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if pc, err := dialPodman(dctx, conn); err != nil {
+			log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
+		} else {
+			d.SetPodman(pc)
+		}
+		cancel()
 	}
-	cancel()
 	if err := d.Run(ctx); err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitProblem
@@ -122,19 +173,16 @@ func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, 
 	if _, err := parseFlags(fs, args); err != nil {
 		return nil, layout{}, nil, flagExit(err)
 	}
-	conn, err := connect()
+	conn, err := connect(c.system)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", name, err)
 		return nil, layout{}, nil, exitProblem
 	}
 	l := c.layout(e)
 	log, _ := logging.New(logging.Options{Level: zapcore.InfoLevel, Output: e.stderr, ForceConsole: true})
-	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log.Named("apply"), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if pc, err := dialPodman(ctx, conn); err == nil {
-		rec.SetPodman(pc)
-	}
+	rec := newReconciler(ctx, l, e, conn, log.Named("apply"))
 	return rec, l, conn.Close, -1
 }
 
@@ -184,7 +232,7 @@ func cmdUnit(verb string, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "usage: ynhd %s APP\n", verb)
 		return exitUsage
 	}
-	conn, err := connect()
+	conn, err := connect(c.system)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", verb, err)
 		return exitProblem
@@ -234,6 +282,9 @@ func cmdLogs(args []string, e env) int {
 		return exitUsage
 	}
 	jargs := []string{"journalctl", "--user", "-u", pos[0] + ".service", "--no-pager", "-n", fmt.Sprint(*lines)}
+	if c.system {
+		jargs = append(jargs[:1], jargs[2:]...)
+	}
 	if *follow {
 		jargs = append(jargs, "-f")
 	}

@@ -50,7 +50,7 @@ func cmdDoctor(args []string, e env) int {
 		},
 	}
 	files, _ := decl.DeclarationFiles(c.layout(e).declDir)
-	for _, l := range decl.LoadFiles(files, decl.HostFacts(true), e.home) {
+	for _, l := range decl.LoadFiles(files, hostFacts(c.system), e.home) {
 		h.Apps++
 		if l.Parsed == nil {
 			continue

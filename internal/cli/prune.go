@@ -24,7 +24,11 @@ func cmdPrune(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "ynhd prune: say what to prune: --volumes (volumes hold data; nothing is pruned by default)")
 		return exitUsage
 	}
-	conn, err := connect()
+	if c.system {
+		fmt.Fprintln(e.stderr, "ynhd prune: in system mode each app's volumes live in its own state directory (/var/lib/ynhd/APP); remove them there")
+		return exitUsage
+	}
+	conn, err := connect(false)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd prune: %v\n", err)
 		return exitProblem
@@ -42,7 +46,7 @@ func cmdPrune(args []string, e env) int {
 	// app with a broken file may come back.
 	used := map[string]bool{}
 	files, _ := decl.DeclarationFiles(l.declDir)
-	for _, ld := range decl.LoadFiles(files, decl.HostFacts(true), e.home) {
+	for _, ld := range decl.LoadFiles(files, hostFacts(c.system), e.home) {
 		if ld.Parsed == nil {
 			fmt.Fprintf(e.stderr, "ynhd prune: %s cannot be read, so its volumes are unknown; fix it first\n", ld.File)
 			return exitProblem

@@ -34,7 +34,7 @@ func cmdRender(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd render: %s: %v\n", pos[0], unwrapPathError(err))
 		return exitProblem
 	}
-	loaded := loadSet([]string{file}, e)[0]
+	loaded := loadSet([]string{file}, e, c.system)[0]
 	for _, d := range loaded.Diagnostics {
 		fmt.Fprintln(e.stderr, d.String())
 	}

@@ -32,7 +32,7 @@ func cmdStatus(args []string, e env) int {
 	if _, err := parseFlags(fs, args); err != nil {
 		return flagExit(err)
 	}
-	conn, err := connect()
+	conn, err := connect(c.system)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
 		return exitProblem
@@ -40,12 +40,9 @@ func cmdStatus(args []string, e env) int {
 	defer conn.Close()
 	l := c.layout(e)
 	log, _ := logging.New(logging.Options{Output: e.stderr, ForceConsole: true})
-	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if pc, err := dialPodman(ctx, conn); err == nil {
-		rec.SetPodman(pc)
-	}
+	rec := newReconciler(ctx, l, e, conn, log)
 	st, err := rec.Snapshot(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)

@@ -88,6 +88,10 @@ func New(cfg Config, conn Conn, log *zap.Logger, target string) *Daemon {
 // SetPodman gives the daemon the podman API (see reconcile.SetPodman).
 func (d *Daemon) SetPodman(p reconcile.Podman) { d.rec.SetPodman(p) }
 
+// SetUsers lets a system-mode daemon create static users (see
+// reconcile.SetUsers).
+func (d *Daemon) SetUsers(u reconcile.Users) { d.rec.SetUsers(u) }
+
 // Run loops until ctx is done. It returns an error only when it cannot
 // start (no declarations directory can be made, no watcher).
 func (d *Daemon) Run(ctx context.Context) error {

@@ -31,9 +31,9 @@ func (a *App) SystemRoute() (route, why string) {
 		return a.SystemUser, fmt.Sprintf("system_user = %q", a.SystemUser)
 	}
 	if need := a.needsManyIDs(); need != "" {
-		return RouteStatic, need + ", which needs more than one id: a static system user with subordinate ids"
+		return RouteStatic, need + " needs more than one id"
 	}
-	return RouteDynamic, "one id is enough (no systemd, userns, id maps or non-root user): DynamicUser"
+	return RouteDynamic, "one id is enough (no systemd, userns, id maps or non-root user)"
 }
 
 // needsManyIDs names the setting that makes an app need a user namespace
@@ -59,9 +59,20 @@ func (v *validator) systemUser(host Host) {
 		v.errf("system_user", "unknown value %q: use \"dynamic\", \"static\", or leave it out to let ynhd choose", a.SystemUser)
 		return
 	}
-	if host.System && a.SystemUser == RouteDynamic {
+	if !host.System {
+		return
+	}
+	if a.SystemUser == RouteDynamic {
 		if need := a.needsManyIDs(); need != "" {
 			v.errf("system_user", "a DynamicUser gets a single id, but %s needs more: remove system_user (ynhd then picks \"static\") or set it to \"static\"", need)
 		}
+	}
+	// Each system app has a podman (storage, networks, containers) of its
+	// own: nothing of another app's is visible to it.
+	if len(a.RequiresHealthy) > 0 {
+		v.errf("requires_healthy", "in system mode each app runs its own podman, which cannot check another app's container; use requires (and a retrying client), or run these apps in user mode")
+	}
+	if !builtinNets[a.Network] {
+		v.warnf("network", "in system mode each app runs its own podman, so network %q is private to this app; other apps reach it through published ports (host_ip = \"127.0.0.1\")", a.Network)
 	}
 }
