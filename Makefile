@@ -12,6 +12,8 @@ USERUNITDIR ?= $(PREFIX)/share/systemd/user
 else
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 endif
+# System mode's unit (make install-system).
+SYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 # The podman API bindings only build without cgo headers (btrfs,
@@ -23,7 +25,7 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build test test-unit lint install uninstall demo fuzz golden bench testenv-up testenv-down clean help
+.PHONY: all build test test-unit test-system lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
 
 all: build
 
@@ -33,6 +35,7 @@ help:
 	@echo "make test-unit     lint + the tests that need no root and no environment"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
 	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
+	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
 	@echo "make golden        rewrite the golden unit files after an intended rendering change"
 	@echo "make bench         Go benchmarks, then ynhd against raw podman/systemctl in the test environment (root)"
@@ -76,8 +79,11 @@ bench:
 install: build
 	bash packaging/install.sh bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(USERUNITDIR)"
 
+install-system: build
+	bash packaging/install.sh --system bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(SYSTEMUNITDIR)"
+
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service
+	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service $(DESTDIR)$(SYSTEMUNITDIR)/ynhd.service
 
 demo: build
 	bash hack/demo.sh

@@ -237,7 +237,10 @@ func (d *Daemon) healthy() bool {
 
 // writeStatus writes st as JSON atomically.
 func writeStatus(path string, st reconcile.Status) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	// 0755: in system mode the directory is /run/ynhd, which also holds the
+	// apps' RuntimeDirectory (ynhd/NAME); their users must traverse it.
+	// The file itself is 0600.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(st, "", "  ")
