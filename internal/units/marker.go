@@ -1,7 +1,6 @@
 package units
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,37 +39,39 @@ func hashOf(b []byte) string {
 }
 
 // ReadMarker finds ynhd's marker in a unit file. ok is false for a file ynhd
-// did not write (no [X-Ynhd] section with a Hash).
+// did not write (no [X-Ynhd] section with a Hash). A file edited by hand
+// keeps its marker but is not Intact, whether the edit is before the Hash
+// line or after it (a line appended to the end).
 func ReadMarker(data []byte) (m Marker, ok bool) {
-	body := bytes.TrimRight(data, "\n")
-	i := bytes.LastIndexByte(body, '\n')
-	last := string(body[i+1:])
-	hash, found := strings.CutPrefix(last, markerHashKey+"=")
-	if !found {
+	inMarker := false
+	hashAt, hashEnd := -1, 0 // byte offsets of the last Hash= line in the marker
+	for off := 0; off < len(data); {
+		end := bytes.IndexByte(data[off:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = off + end + 1
+		}
+		line := strings.TrimSpace(string(data[off:next]))
+		switch {
+		case strings.HasPrefix(line, "["):
+			inMarker = line == "["+MarkerSection+"]"
+		case inMarker:
+			k, v, _ := strings.Cut(line, "=")
+			switch k {
+			case "Source":
+				m.Source = strings.ReplaceAll(v, "%%", "%")
+			case "Mode":
+				m.Mode = v
+			case markerHashKey:
+				m.Hash, hashAt, hashEnd = v, off, next
+			}
+		}
+		off = next
+	}
+	if hashAt < 0 {
 		return Marker{}, false
 	}
-	m.Hash = hash
-	m.Intact = hashOf(data[:i+1]) == hash
-	inMarker := false
-	sc := bufio.NewScanner(bytes.NewReader(data[:i+1]))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			inMarker = line == "["+MarkerSection+"]"
-			ok = ok || inMarker
-			continue
-		}
-		if !inMarker {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		switch k {
-		case "Source":
-			m.Source = strings.ReplaceAll(v, "%%", "%")
-		case "Mode":
-			m.Mode = v
-		}
-	}
-	return m, ok
+	rest := bytes.TrimSpace(data[hashEnd:])
+	m.Intact = len(rest) == 0 && hashOf(data[:hashAt]) == m.Hash
+	return m, true
 }

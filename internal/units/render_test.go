@@ -128,6 +128,19 @@ func TestMarker(t *testing.T) {
 	if m, ok := ReadMarker(edited); !ok || m.Intact {
 		t.Fatalf("hand-edited unit reads as intact: %+v", m)
 	}
+	for name, e := range map[string]string{
+		"line appended":           string(b) + "# edited\n",
+		"section appended":        string(b) + "[Service]\nUser=root\n",
+		"trailing newlines added": string(b) + "\n\n",
+	} {
+		m, ok := ReadMarker([]byte(e))
+		if !ok || m.Source != testDir+"/web.toml" {
+			t.Errorf("%s: marker lost: %+v", name, m)
+		}
+		if m.Intact != (name == "trailing newlines added") {
+			t.Errorf("%s: intact = %v", name, m.Intact)
+		}
+	}
 	if _, ok := ReadMarker([]byte("[Service]\nExecStart=/bin/true\n")); ok {
 		t.Fatal("foreign unit reads as ynhd's")
 	}
