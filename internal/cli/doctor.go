@@ -85,8 +85,17 @@ func cmdDoctor(args []string, e env) int {
 	return exitOK
 }
 
-// podmanInfo runs `podman info`.
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// podmanInfo runs `podman info`, but only in a session with a runtime
+// directory (see doctor.ErrNoSession).
 func podmanInfo() (doctor.PodmanInfo, error) {
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt == "" || !isDir(rt) {
+		return doctor.PodmanInfo{}, doctor.ErrNoSession
+	}
 	out, err := exec.Command(podmanPath(), "info", "--format", "json").Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {

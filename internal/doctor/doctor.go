@@ -238,8 +238,19 @@ func cgroups(h Host) Check {
 	return c
 }
 
+// ErrNoSession is what Host.Podman returns when there is no runtime
+// directory ($XDG_RUNTIME_DIR): podman is then not run at all, because a
+// rootless podman started outside the user's session leaves a pause process
+// whose namespaces later podman commands join, and which breaks them once
+// the session's runtime directory appears.
+var ErrNoSession = errors.New("no runtime directory ($XDG_RUNTIME_DIR): not a login session of this user")
+
 func podmanCheck(h Host) Check {
 	info, err := h.Podman()
+	if errors.Is(err, ErrNoSession) {
+		return Check{Name: "podman", Status: Warning, Detail: "not checked: " + err.Error(),
+			Fix: "run ynhd doctor in a login session of " + h.User + " (ssh or a desktop, not su/sudo), or give it a manager without one: sudo loginctl enable-linger " + h.User}
+	}
 	if err != nil {
 		return Check{Name: "podman", Status: Problem, Detail: "podman info failed: " + err.Error(), Fix: "sudo apt-get install podman"}
 	}
