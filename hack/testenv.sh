@@ -25,6 +25,9 @@
 #                       `up --transient`, and not while a test run holds the
 #                       lease lock (see below).
 #   purge               down, then remove the test user, its home and the cache.
+#   tarballs            Build the test images' root file system tarballs if
+#                       they are not cached and print "NAME PATH" for each
+#                       (for hack/bootenv.sh).
 #
 # Environment:
 #   YNHD_TESTENV_USER   name of the test user (default ynhd-test)
@@ -467,15 +470,11 @@ image_label() {
 		</dev/null 2>/dev/null || true
 }
 
-# ensure_image IMAGE KEY CMD CHANGE...: make sure IMAGE in the user's
-# storage was built from the recipe with hash KEY. The rootfs tarball is
-# cached in CACHE_DIR/KEY.tar; CMD builds the tree (called as CMD DIR).
-ensure_image() {
+# ensure_tarball IMAGE KEY CMD: the path of the cached rootfs tarball of
+# IMAGE's recipe with hash KEY, CACHE_DIR/NAME-KEY.tar, built first with
+# CMD (called as CMD DIR) if it is missing.
+ensure_tarball() {
 	local image="$1" key="$2" build="$3"
-	shift 3
-	if [[ "$(image_label "$image")" == "$key" ]]; then
-		return 0
-	fi
 	local tarball="$CACHE_DIR/${image##*/}"
 	tarball="${tarball%%:*}-$key.tar"
 	if [[ ! -s "$tarball" ]]; then
@@ -495,6 +494,20 @@ ensure_image() {
 			[[ "$old" == "$tarball" ]] || rm -f "$old"
 		done
 	fi
+	echo "$tarball"
+}
+
+# ensure_image IMAGE KEY CMD CHANGE...: make sure IMAGE in the user's
+# storage was built from the recipe with hash KEY, from the tarball
+# ensure_tarball keeps.
+ensure_image() {
+	local image="$1" key="$2" build="$3"
+	shift 3
+	if [[ "$(image_label "$image")" == "$key" ]]; then
+		return 0
+	fi
+	local tarball
+	tarball="$(ensure_tarball "$image" "$key" "$build")"
 	log "importing $image"
 	local args=() c
 	for c in "$@" "LABEL $RECIPE_LABEL=$key"; do
@@ -509,7 +522,8 @@ ensure_image() {
 build_busybox() { recipe_busybox "$1"; }
 build_debian_systemd() { recipe_debian_systemd "$1" "$MIRROR"; }
 
-ensure_images() {
+# image_keys: sets BB_KEY and SD_KEY, the recipe hashes of the two images.
+image_keys() {
 	install -d -m 0755 "$CACHE_DIR"
 	MIRROR="$(apt_mirror)"
 	local bb_key sd_key
@@ -523,9 +537,26 @@ ensure_images() {
 		echo "$SUITE $MIRROR"
 	)"
 	sd_key="$(echo "$sd_key" | sha256sum | cut -c1-16)"
-	ensure_image "$BUSYBOX_IMAGE" "$bb_key" build_busybox 'CMD ["/bin/sh"]'
-	ensure_image "$SYSTEMD_IMAGE" "$sd_key" build_debian_systemd \
+	BB_KEY="$bb_key" SD_KEY="$sd_key"
+}
+
+ensure_images() {
+	image_keys
+	ensure_image "$BUSYBOX_IMAGE" "$BB_KEY" build_busybox 'CMD ["/bin/sh"]'
+	ensure_image "$SYSTEMD_IMAGE" "$SD_KEY" build_debian_systemd \
 		'CMD ["/sbin/init"]' 'STOPSIGNAL SIGRTMIN+3'
+}
+
+# cmd_tarballs: build the test images' rootfs tarballs if needed and print
+# "busybox PATH" and "debian-systemd PATH", for other environments
+# (hack/bootenv.sh) that import them themselves.
+cmd_tarballs() {
+	need_root
+	install -d -m 0755 "$STATE_DIR"
+	install_packages
+	image_keys
+	echo "busybox $(ensure_tarball "$BUSYBOX_IMAGE" "$BB_KEY" build_busybox)"
+	echo "debian-systemd $(ensure_tarball "$SYSTEMD_IMAGE" "$SD_KEY" build_debian_systemd)"
 }
 
 # ---------------------------------------------------------------- exec
@@ -812,6 +843,7 @@ main() {
 	down) cmd_down "$@" ;;
 	purge) cmd_purge "$@" ;;
 	status) cmd_status "$@" ;;
+	tarballs) cmd_tarballs "$@" ;;
 	exec) need_root; cmd_exec "$@" ;;
 	shell) need_root; cmd_shell "$@" ;;
 	__ns) inner_ns "$@" ;;

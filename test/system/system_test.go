@@ -1,0 +1,209 @@
+package system
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Where a volume's data lives for a system app: its podman storage in the
+// state directory (for a DynamicUser, below /var/lib/private).
+func volumeData(app, volume string) string {
+	return fmt.Sprintf("/var/lib/ynhd/%s/data/containers/storage/volumes/%s/_data", app, volume)
+}
+
+const helloDecl = `version = 1
+image = "` + busybox + `"
+stop_timeout = "2s"
+command = ["sh", "-c", "echo hello from $(id -u); date >> /data/boots; trap 'exit 0' TERM; while :; do sleep 1; done"]
+
+[[volumes]]
+name = "hello-data"
+target = "/data"
+`
+
+const sdDecl = `version = 1
+description = "Debian with systemd as PID 1"
+image = "` + debianSystemd + `"
+systemd = true
+hostname = "sd.example"
+cap_add = ["NET_ADMIN"]
+
+[[volumes]]
+name = "sd-srv"
+target = "/srv"
+`
+
+func TestSystemMode(t *testing.T) {
+	requireBoot(t)
+	sh(t, `rm -rf /etc/ynhd && mkdir -p /etc/ynhd && systemctl daemon-reload && systemctl enable --now ynhd`)
+	waitFor(t, 30*time.Second, "ynhd to be ready", `systemctl is-active ynhd`)
+
+	writeFile(t, "/etc/ynhd/hello.toml", helloDecl)
+	writeFile(t, "/etc/ynhd/sd.toml", sdDecl)
+
+	t.Run("routes", func(t *testing.T) {
+		out := sh(t, `ynhd check --system 2>&1`)
+		for _, want := range []string{
+			"hello: runs as DynamicUser ynhd-hello, a single id",
+			"sd: runs as static system user ynhd-sd with subordinate ids",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("ynhd check --system does not say %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("dynamic user", func(t *testing.T) {
+		waitFor(t, 2*time.Minute, "hello.service active", `systemctl is-active hello`)
+		pid := containerInit(t, "hello.service")
+		uid := sh(t, fmt.Sprintf(`awk '/^Uid:/ { print $2 }' /proc/%s/status`, pid))
+		n, err := strconv.Atoi(uid)
+		if err != nil || n == 0 {
+			t.Fatalf("container process runs as uid %q, want a dynamic user", uid)
+		}
+		// A dynamic user comes from nss-systemd, not /etc/passwd, and from
+		// systemd's dynamic range: neither root nor a login user.
+		if n < 61184 || n > 65519 {
+			t.Errorf("uid %d is outside systemd's dynamic range 61184-65519", n)
+		}
+		if out, err := inside(fmt.Sprintf(`awk -F: '$3 == %d' /etc/passwd`, n)); err != nil || out != "" {
+			t.Errorf("uid %d is in /etc/passwd: %s", n, out)
+		}
+		if name := sh(t, "getent passwd "+uid+" | cut -d: -f1"); name != "ynhd-hello" {
+			t.Errorf("uid %d is %q, want ynhd-hello", n, name)
+		}
+		if m := sh(t, fmt.Sprintf(`cat /proc/%s/uid_map | tr -s ' ' | sed 's/^ //'`, pid)); m != "0 "+uid+" 1" {
+			t.Errorf("uid_map = %q, want the single id 0 -> %s", m, uid)
+		}
+		waitFor(t, 30*time.Second, "the app's output in its unit's journal", `journalctl -u hello -o cat | grep -q 'hello from 0'`)
+	})
+
+	t.Run("static user with subordinate ids", func(t *testing.T) {
+		waitFor(t, 4*time.Minute, "sd.service active", `systemctl is-active sd`)
+		pw := strings.Split(sh(t, `grep '^ynhd-sd:' /etc/passwd`), ":")
+		sub := strings.Split(sh(t, `grep '^ynhd-sd:' /etc/subuid`), ":")
+		if len(pw) < 7 || len(sub) != 3 || pw[6] != "/usr/sbin/nologin" {
+			t.Fatalf("ynhd-sd: passwd %q, subuid %q", pw, sub)
+		}
+		if uid, _ := strconv.Atoi(pw[2]); uid == 0 || uid >= 1000 {
+			t.Errorf("ynhd-sd has uid %s, want a system uid", pw[2])
+		}
+		pid := containerInit(t, "sd.service")
+		want := fmt.Sprintf("0 %s 1\n1 %s %s", pw[2], sub[1], sub[2])
+		if m := sh(t, fmt.Sprintf(`tr -s ' ' < /proc/%s/uid_map | sed 's/^ //'`, pid)); m != want {
+			t.Errorf("uid_map =\n%s\nwant container root as ynhd-sd and the rest in its range:\n%s", m, want)
+		}
+		state := waitFor(t, time.Minute, "systemd in the container to be running",
+			fmt.Sprintf(`s=$(nsenter -t %s -a systemctl is-system-running); echo "$s"; [ "$s" = running ]`, pid))
+		t.Logf("systemd in the container: %s", state)
+		if h := sh(t, fmt.Sprintf(`nsenter -t %s -a hostname`, pid)); h != "sd.example" {
+			t.Errorf("hostname = %q", h)
+		}
+	})
+
+	t.Run("restarts keep containers running and data", func(t *testing.T) {
+		sdPid := containerInit(t, "sd.service")
+		sh(t, fmt.Sprintf(`nsenter -t %s -a sh -c 'echo kept > /srv/marker'`, sdPid))
+		// Restarting ynhd leaves the apps alone.
+		before := sh(t, `systemctl show -p MainPID --value hello sd`)
+		sh(t, `systemctl restart ynhd`)
+		waitFor(t, 30*time.Second, "ynhd ready again", `systemctl is-active ynhd`)
+		time.Sleep(2 * time.Second)
+		if after := sh(t, `systemctl show -p MainPID --value hello sd`); after != before {
+			t.Errorf("restarting ynhd changed the apps' main processes: %q -> %q", before, after)
+		}
+		// Restarting the apps keeps what is in their volumes.
+		sh(t, `systemctl restart hello sd`)
+		waitFor(t, 2*time.Minute, "both apps active again", `systemctl is-active hello sd`)
+		if n := sh(t, "wc -l < "+volumeData("hello", "hello-data")+"/boots"); n != "2" {
+			t.Errorf("hello's volume has %s boot lines after a restart, want 2", n)
+		}
+		pid := containerInit(t, "sd.service")
+		waitFor(t, time.Minute, "systemd in the restarted container", fmt.Sprintf(`[ "$(nsenter -t %s -a systemctl is-system-running)" = running ]`, pid))
+		if got := sh(t, fmt.Sprintf(`nsenter -t %s -a cat /srv/marker`, pid)); got != "kept" {
+			t.Errorf("/srv/marker after restart = %q", got)
+		}
+	})
+
+	t.Run("bad input keeps the running app", func(t *testing.T) {
+		before := sh(t, `systemctl show -p MainPID --value hello`)
+		writeFile(t, "/etc/ynhd/hello.toml", "version = 1\nimage = 5\n")
+		waitFor(t, 30*time.Second, "ynhd to report the bad declaration with its position",
+			`journalctl -u ynhd -p err -o cat | grep -q '/etc/ynhd/hello.toml:2'`)
+		if after := sh(t, `systemctl show -p MainPID --value hello`); after != before || sh(t, `systemctl is-active hello`) != "active" {
+			t.Errorf("a bad declaration touched the running app: main pid %s -> %s", before, after)
+		}
+		writeFile(t, "/etc/ynhd/hello.toml", helloDecl)
+	})
+
+	t.Run("hand-edited unit is restored", func(t *testing.T) {
+		sh(t, `echo '# edited' >> /etc/systemd/system/hello.service`)
+		waitFor(t, 30*time.Second, "the unit to be restored", `! grep -q '# edited' /etc/systemd/system/hello.service`)
+	})
+
+	t.Run("delete stops and removes, keeps data", func(t *testing.T) {
+		sh(t, `rm /etc/ynhd/hello.toml`)
+		waitFor(t, time.Minute, "hello.service gone", `[ ! -e /etc/systemd/system/hello.service ] && ! systemctl is-active -q hello`)
+		if out, err := inside("test -s " + volumeData("hello", "hello-data") + "/boots"); err != nil {
+			t.Errorf("the deleted app's data is gone: %v %s", err, out)
+		}
+		if sh(t, `systemctl is-active sd`) != "active" {
+			t.Error("deleting hello touched sd")
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		out := sh(t, `ynhd status --system`)
+		if !strings.Contains(out, "sd") || !strings.Contains(out, "running") {
+			t.Errorf("ynhd status --system:\n%s", out)
+		}
+	})
+}
+
+// TestLingering follows the README's per-user install on a machine with
+// logind: lingering gives the user a manager without a login session, and
+// ynhd installed with `make install` runs an app there.
+func TestLingering(t *testing.T) {
+	requireBoot(t)
+	sh(t, `id carol >/dev/null 2>&1 || useradd --create-home --shell /bin/bash carol`)
+	uid := sh(t, `id -u carol`)
+	if out := sh(t, `grep -c '^carol:' /etc/subuid`); out != "1" {
+		t.Fatalf("useradd gave carol no subordinate ids")
+	}
+	writeFile(t, "/home/carol/.config/ynhd/hi.toml", strings.Replace(helloDecl, "hello-data", "hi-data", 1))
+	sh(t, `chown -R carol: /home/carol/.config`)
+
+	// Before lingering, doctor says what to do.
+	doctor := func() string {
+		return sh(t, fmt.Sprintf(`runuser -u carol -- env XDG_RUNTIME_DIR=/run/user/%s ynhd doctor 2>&1 || true`, uid))
+	}
+	if out := doctor(); !strings.Contains(out, "loginctl enable-linger carol") {
+		t.Errorf("ynhd doctor does not tell carol to enable lingering:\n%s", out)
+	}
+
+	sh(t, `loginctl enable-linger carol`)
+	waitFor(t, 30*time.Second, "logind to start carol's manager", fmt.Sprintf(`systemctl is-active user@%s.service`, uid))
+	waitFor(t, 30*time.Second, "carol's manager to be running", `systemctl --user -M carol@ is-system-running`)
+	// A fact of the test machine, not of ynhd: its kernel also has cgroup v1
+	// hierarchies (a hybrid host), so /proc/self/cgroup has v1 lines whose
+	// path is "/", and podman 4.3 requires the user to own every cgroup
+	// named there; otherwise it moves itself and conmon into a scope of
+	// its own and systemd loses the unit's main process. On a pure cgroup
+	// v2 host there are no such lines. Owning the booted system's top cgroup
+	// directory satisfies the check.
+	sh(t, `chown carol /sys/fs/cgroup`)
+	sh(t, `systemctl --user -M carol@ daemon-reload && systemctl --user -M carol@ enable --now ynhd`)
+	waitFor(t, 2*time.Minute, "carol's app to run", `systemctl --user -M carol@ is-active hi`)
+	waitFor(t, 30*time.Second, "the app's output in the journal",
+		fmt.Sprintf(`journalctl _UID=%s _SYSTEMD_USER_UNIT=hi.service -o cat | grep -q 'hello from 0'`, uid))
+	if out := doctor(); strings.Contains(out, "loginctl enable-linger") {
+		t.Errorf("ynhd doctor still asks for lingering:\n%s", out)
+	}
+	// The manager outlives every session: no session is open here at all.
+	if out := sh(t, `loginctl list-sessions --no-legend | grep -c carol || true`); out != "0" {
+		t.Errorf("carol has sessions: %s", out)
+	}
+}
