@@ -63,7 +63,10 @@ Commands:
 
 Flags:
   --system              system mode: declarations in /etc/ynhd, units for the
-                        system manager with DynamicUser=yes
+                        system manager, each app's podman run as a
+                        DynamicUser or, for images that need many ids, as
+                        a static system user ynhd creates (check --system
+                        says which); run as root
   --dir DIR             declarations directory (default ~/.config/ynhd,
                         or /etc/ynhd with --system)
   --interval D          (run) time between full passes (default 60s)
@@ -74,9 +77,12 @@ Examples:
   ynhd render web                    the unit for ~/.config/ynhd/web.toml
   ynhd render --system configs/whoami.toml
   systemctl --user enable --now ynhd  start the daemon now and at login
+  ynhd check --system                which user each app in /etc/ynhd runs as
+  sudo systemctl enable --now ynhd   system mode (after make install-system)
   ynhd status                        what runs, what fails, and why
 
-Declarations are documented in docs/declarations.md.
+Declarations are documented in docs/declarations.md, system mode and
+lingering in docs/system-mode.md.
 `
 
 // env is what a command needs from the process, so tests can substitute it.
