@@ -59,7 +59,11 @@ func cmdDoctor(args []string, e env) int {
 			h.Ports[l.Name] = append(h.Ports[l.Name], p.HostPort)
 		}
 	}
-	checks := doctor.Run(h)
+	run := doctor.Run
+	if c.system {
+		run = doctor.RunSystem
+	}
+	checks := run(h)
 	problems := 0
 	for _, ch := range checks {
 		if ch.Status == doctor.Problem {

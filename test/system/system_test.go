@@ -44,6 +44,13 @@ func TestSystemMode(t *testing.T) {
 	writeFile(t, "/etc/ynhd/hello.toml", helloDecl)
 	writeFile(t, "/etc/ynhd/sd.toml", sdDecl)
 
+	t.Run("doctor", func(t *testing.T) {
+		out, err := inside(`ynhd doctor --system`)
+		if err != nil || !strings.Contains(out, "booted with systemd; running as root") {
+			t.Errorf("ynhd doctor --system on a ready host: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("routes", func(t *testing.T) {
 		out := sh(t, `ynhd check --system 2>&1`)
 		for _, want := range []string{
