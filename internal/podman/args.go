@@ -39,6 +39,10 @@ const (
 // runs, not on the declaration.
 type RunOptions struct {
 	Cgroups Cgroups
+	// UnitLimits says the unit enforces [resources] itself
+	// (MemoryMax=, CPUQuota=, TasksMax=): podman gets no limit flags.
+	// Implied by CgroupsDisabled.
+	UnitLimits bool
 	// CIDFile is where podman writes the container ID (may contain unit
 	// specifiers; the caller quotes it accordingly).
 	CIDFile string
@@ -254,7 +258,7 @@ func healthFlags(a *decl.App, _ RunOptions) []string {
 }
 
 func resourceFlags(a *decl.App, o RunOptions) []string {
-	if o.Cgroups == CgroupsDisabled {
+	if o.Cgroups == CgroupsDisabled || o.UnitLimits {
 		return nil // enforced by the unit (see units.Render)
 	}
 	r := a.Resources

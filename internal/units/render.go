@@ -195,11 +195,20 @@ func (r *renderer) serviceSection() {
 		s.Exec("ExecStartPre", "", pod("healthcheck", "run", d)...)
 	}
 
-	cg := podman.CgroupsSplit
+	// A transient user's unit cgroup is not delegated: podman must not
+	// create cgroups. A static user's is (Delegate=yes), and an init system
+	// in a container with a user namespace of its own (userns = "auto")
+	// only boots in a cgroup podman made for it and handed to container
+	// root, so podman splits there too. In system mode the unit enforces
+	// the resource limits either way.
+	ro := podman.RunOptions{Cgroups: podman.CgroupsSplit, CIDFile: "\x00CID\x00"}
 	if r.opts.Mode == System {
-		cg = podman.CgroupsDisabled
+		ro.UnitLimits = true
+		if !static {
+			ro.Cgroups = podman.CgroupsDisabled
+		}
 	}
-	run := podman.RunArgs(a, podman.RunOptions{Cgroups: cg, CIDFile: "\x00CID\x00"})
+	run := podman.RunArgs(a, ro)
 	words := pod("run")
 	for _, arg := range run {
 		if arg == "--cidfile=\x00CID\x00" {
