@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -80,6 +82,7 @@ func hostFacts(system bool) decl.Host {
 // it answers.
 func newReconciler(ctx context.Context, l layout, e env, conn *sddbus.Conn, log *zap.Logger) *reconcile.Reconciler {
 	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
+	rec.SetUnitLog(journalTail{system: l.system})
 	if l.system {
 		rec.SetUsers(&sysuser.Users{})
 	} else if pc, err := dialPodman(ctx, conn); err == nil {
@@ -100,6 +103,19 @@ func dialPodman(ctx context.Context, conn *sddbus.Conn) (*podman.Client, error) 
 		}
 	}
 	return podman.Dial(ctx, podman.SocketPath())
+}
+
+// journalTail reads the end of a unit's journal with journalctl, for the
+// reconciler's failure diagnosis.
+type journalTail struct{ system bool }
+
+func (j journalTail) Tail(ctx context.Context, unit string, lines int) (string, error) {
+	args := []string{"-u", unit, "-n", strconv.Itoa(lines), "-o", "cat", "--no-pager"}
+	if !j.system {
+		args = append([]string{"--user"}, args...)
+	}
+	out, err := exec.CommandContext(ctx, "journalctl", args...).Output()
+	return string(out), err
 }
 
 // connect opens a D-Bus connection to the user's systemd manager, or to
@@ -148,6 +164,7 @@ func cmdRun(args []string, e env) int {
 	defer stop()
 	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
 		conn, log.Named("daemon"), l.target)
+	d.SetUnitLog(journalTail{system: l.system})
 	if l.system {
 		d.SetUsers(&sysuser.Users{})
 	} else {

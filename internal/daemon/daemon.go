@@ -88,6 +88,10 @@ func New(cfg Config, conn Conn, log *zap.Logger, target string) *Daemon {
 // SetPodman gives the daemon the podman API (see reconcile.SetPodman).
 func (d *Daemon) SetPodman(p reconcile.Podman) { d.rec.SetPodman(p) }
 
+// SetUnitLog lets the daemon explain failed units from their journal (see
+// reconcile.SetUnitLog).
+func (d *Daemon) SetUnitLog(l reconcile.UnitLog) { d.rec.SetUnitLog(l) }
+
 // SetUsers lets a system-mode daemon create static users (see
 // reconcile.SetUsers).
 func (d *Daemon) SetUsers(u reconcile.Users) { d.rec.SetUsers(u) }

@@ -30,12 +30,24 @@ type Applied struct {
 // applier carries out a plan; it keeps going past one app's failure and
 // skips that app's later actions.
 type applier struct {
-	m   Manager
-	f   Files
-	p   Podman // nil without the podman API
-	u   Users  // nil in user mode
-	log *zap.Logger
-	res Applied
+	m       Manager
+	f       Files
+	p       Podman // nil without the podman API
+	u       Users  // nil in user mode
+	journal string
+	log     *zap.Logger
+	res     Applied
+}
+
+// Env is what Apply acts on.
+type Env struct {
+	Manager Manager
+	Files   Files
+	Podman  Podman // nil without the podman API
+	Users   Users  // nil in user mode
+	// Journal is the command that shows a unit's log, named in errors:
+	// "journalctl --user -u" (the default) or "journalctl -u".
+	Journal string
 }
 
 // warn records something the user should know that is not a failure.
@@ -70,8 +82,12 @@ func (a *applier) ok(act Action) {
 // writes, enables, one daemon-reload, then all starts and restarts as
 // parallel jobs whose results are awaited. The error joins every app's
 // failure.
-func Apply(ctx context.Context, m Manager, f Files, pod Podman, users Users, log *zap.Logger, p *Plan) (Applied, error) {
-	a := &applier{m: m, f: f, p: pod, u: users, log: log, res: Applied{Failed: map[string]error{}}}
+func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, error) {
+	m, f := env.Manager, env.Files
+	if env.Journal == "" {
+		env.Journal = "journalctl --user -u"
+	}
+	a := &applier{m: m, f: f, p: env.Podman, u: env.Users, journal: env.Journal, log: log, res: Applied{Failed: map[string]error{}}}
 	byOp := map[Op][]Action{}
 	for _, act := range p.Actions {
 		byOp[act.Op] = append(byOp[act.Op], act)
@@ -198,7 +214,7 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 		select {
 		case res := <-w.ch:
 			if res != "done" {
-				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see journalctl --user -u %s", w.act.Op, res, w.act.Unit))
+				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see %s %s", w.act.Op, res, a.journal, w.act.Unit))
 				continue
 			}
 			a.ok(w.act)

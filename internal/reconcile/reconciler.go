@@ -37,7 +37,9 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
-	calls    *counter        // D-Bus and podman calls, for PassStats
+	calls    *counter // D-Bus and podman calls, for PassStats
+	journal  UnitLog  // nil: failures are not diagnosed
+	diag     map[string]diagnosis
 	p        Podman          // nil: no podman API, units do it all
 	u        Users           // nil in user mode
 	waiting  bool            // the last plan held an app back for a dependency's health
@@ -60,7 +62,8 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
 	c := &counter{}
 	return &Reconciler{cfg: cfg, m: countingManager{m, c}, f: f, log: log, now: now, calls: c,
-		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}, warnings: map[string]string{}, held: map[string]bool{}}
+		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}, warnings: map[string]string{}, held: map[string]bool{},
+		diag: map[string]diagnosis{}}
 }
 
 // SetPodman gives the reconciler the podman API: it then pulls and builds
@@ -166,6 +169,7 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 				zap.String("app", d.App), zap.String("unit", d.Unit), zap.String("result", o.Result), zap.Duration("next_in", delay(0)))
 		}
 	}
+	r.diagnose(ctx, desired, w)
 	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held})
 	r.waiting = p.Waiting
 	declared := map[string]bool{}
@@ -200,7 +204,11 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		var res Applied
-		res, applyErr = Apply(ctx, r.m, r.f, r.p, r.u, r.log, p)
+		journal := "journalctl --user -u"
+		if r.cfg.Mode == units.System {
+			journal = "journalctl -u"
+		}
+		res, applyErr = Apply(ctx, Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Journal: journal}, r.log, p)
 		r.afterApply(p, res)
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
@@ -369,6 +377,9 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
 			a.Restarts, a.CrashLooping, a.NextRetry = b.Failures, b.CrashLooping(), b.Next
 		}
 		a.LastError = r.failed[d.App]
+		if dg := r.diag[d.App]; dg.msg != "" {
+			a.LastError = dg.msg // the cause, beside which a failed job says little
+		}
 		a.Warning = r.warnings[d.App]
 		if b := r.backoff[d.App]; b != nil && b.PrepErr != "" {
 			a.PodmanError = b.PrepErr

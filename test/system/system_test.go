@@ -185,6 +185,17 @@ func TestSystemMode(t *testing.T) {
 		}
 	})
 
+	t.Run("many ids under a DynamicUser is explained, not started", func(t *testing.T) {
+		writeFile(t, "/etc/ynhd/deb.toml", "version = 1\nimage = \""+debianSystemd+"\"\ncommand = [\"sleep\", \"infinity\"]\n")
+		out := waitFor(t, 2*time.Minute, "ynhd to explain the failure",
+			`ynhd status --system --json | grep -o 'add system_user = \\"static\\" to /etc/ynhd/deb.toml'`)
+		t.Logf("status says: %s", out)
+		if sh(t, `systemctl is-active deb || true`) == "active" {
+			t.Error("an image with many ids runs under a DynamicUser")
+		}
+		sh(t, `rm /etc/ynhd/deb.toml`)
+	})
+
 	t.Run("status", func(t *testing.T) {
 		out := sh(t, `ynhd status --system`)
 		if !strings.Contains(out, "sd") || !strings.Contains(out, "running") {
