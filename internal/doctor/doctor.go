@@ -61,9 +61,9 @@ type Host struct {
 	Socket func() error
 }
 
-// Run runs every check.
+// Run runs every check of per-user mode.
 func Run(h Host) []Check {
-	checks := []func(Host) Check{
+	return runChecks(h, []func(Host) Check{
 		subIDs("subuid", "etc/subuid", "--add-subuids"),
 		subIDs("subgid", "etc/subgid", "--add-subgids"),
 		idMapTool("newuidmap"),
@@ -77,7 +77,10 @@ func Run(h Host) []Check {
 		tun,
 		journal,
 		keys,
-	}
+	})
+}
+
+func runChecks(h Host, checks []func(Host) Check) []Check {
 	out := make([]Check, 0, len(checks))
 	for _, c := range checks {
 		out = append(out, c(h))

@@ -14,7 +14,7 @@ import (
 // rootless networking for any user, and ports; a person's ranges,
 // lingering and podman API do not apply.
 func RunSystem(h Host) []Check {
-	checks := []func(Host) Check{
+	return runChecks(h, []func(Host) Check{
 		systemManager,
 		idMapTool("newuidmap"),
 		idMapTool("newgidmap"),
@@ -25,12 +25,7 @@ func RunSystem(h Host) []Check {
 		podmanBinary,
 		tunForAll,
 		journal,
-	}
-	out := make([]Check, 0, len(checks))
-	for _, c := range checks {
-		out = append(out, c(h))
-	}
-	return out
+	})
 }
 
 func systemManager(h Host) Check {

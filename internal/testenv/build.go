@@ -17,7 +17,7 @@ const buildTags = "remote exclude_graphdriver_btrfs btrfs_noversion exclude_grap
 // test user can install ynhd the way `make install` does. It returns the
 // binary and the packaging directory. Run it outside the environment.
 func BuildYnhd(dir string) (bin, packaging string, err error) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return "", "", err
 	}
@@ -54,7 +54,7 @@ func BuildYnhd(dir string) (bin, packaging string, err error) {
 // Control runs hack/testenv.sh with args as root, outside the environment,
 // and returns its combined output.
 func Control(args ...string) (string, error) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}

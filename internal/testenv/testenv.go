@@ -128,7 +128,7 @@ func runOutside(m *testing.M) int {
 		return m.Run()
 	}
 
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return fail("cannot find the ynhd test environment: " + err.Error())
 	}
@@ -397,9 +397,9 @@ func homeOf(uid int) (string, error) {
 	return "", fmt.Errorf("no user with uid %d in /etc/passwd", uid)
 }
 
-// repoRoot walks up from the working directory to the directory with
-// go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the directory with
+// go.mod: the root of this tree, which has hack/testenv.sh.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
