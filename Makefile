@@ -33,6 +33,7 @@ help:
 	@echo "make build         build bin/ynhd"
 	@echo "make test          lint + every test, integration tests included (as root: starts the test environment)"
 	@echo "make test-unit     lint + the tests that need no root and no environment"
+	@echo "make test-system   system mode and lingering in a Debian booted with systemd (root)"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
 	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
 	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
@@ -58,6 +59,11 @@ test: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./... || rc=$$?; \
 	if [ -n "$$root" ]; then bash hack/testenv.sh down --if-unused || true; fi; \
 	exit $$rc
+
+# System mode and logind in a Debian booted with systemd (root; see
+# hack/bootenv.sh). `make test` runs it too.
+test-system: lint
+	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) -v ./test/system/
 
 test-unit: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/

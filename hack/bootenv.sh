@@ -299,7 +299,7 @@ cmd_down() {
 }
 
 usage() {
-	sed -n '3,/^# How it boots/{/^# How it boots/d;s/^# \{0,1\}//;p}' "$SELF" >&2
+	sed -n '2,/^# How it boots/{/^# How it boots/d;s/^# \{0,1\}//;p}' "$SELF" >&2
 	exit "${1:-2}"
 }
 
