@@ -33,7 +33,8 @@
 #   --cgroups=split for user-mode apps needs. The network namespace is the
 #   host's.
 #   The host's Go toolchain, module cache and build cache are bind-mounted at
-#   the same paths inside (read-only, except the build cache), so `make
+#   the same paths inside (read-only, except the build cache), and the module
+#   cache also at /var/cache/ynhd-bootenv-gomod for other users, so `make
 #   install` works in the booted system without a download.
 #
 # Test-machine facts the root file system is configured for (not needed on a
@@ -166,27 +167,33 @@ ensure_rootfs() {
 
 # ---------------------------------------------------------------- boot
 
-# The host's Go toolchain and caches, bound at the same paths inside.
+# GO_MODCACHE is where the host's module cache also appears inside, for
+# users who cannot reach root's home.
+readonly GO_MODCACHE=/var/cache/ynhd-bootenv-gomod
+
+# go_binds: "SOURCE TARGET ro|rw" lines: the host's Go toolchain and caches,
+# bound at the same paths inside, and the module cache once more at
+# GO_MODCACHE.
 go_binds() {
 	local goroot modcache gocache
 	command -v go >/dev/null || return 0
 	goroot="$(go env GOROOT)" modcache="$(go env GOMODCACHE)" gocache="$(go env GOCACHE)"
-	[[ -d "$goroot" ]] && echo "$goroot ro"
-	[[ -d "$modcache" ]] && echo "$modcache ro"
-	mkdir -p "$gocache" && echo "$gocache rw"
+	[[ -d "$goroot" ]] && echo "$goroot $goroot ro"
+	[[ -d "$modcache" ]] && echo "$modcache $modcache ro" && echo "$modcache $GO_MODCACHE ro"
+	mkdir -p "$gocache" && echo "$gocache $gocache rw"
 }
 
 # inner_boot ROOT BINDS...: PID 1 of the new namespaces (see the header).
 inner_boot() {
-	local root="$1" b path mode
+	local root="$1" b src dst mode
 	shift
 	mount --make-rprivate /
 	mount --bind "$root" "$root"
 	for b in "$@"; do
-		path="${b% *}" mode="${b##* }"
-		mkdir -p "$root$path"
-		mount --bind "$path" "$root$path"
-		[[ "$mode" == ro ]] && mount -o remount,bind,ro "$root$path"
+		read -r src dst mode <<<"$b"
+		mkdir -p "$root$dst"
+		mount --bind "$src" "$root$dst"
+		[[ "$mode" == ro ]] && mount -o remount,bind,ro "$root$dst"
 	done
 	mount -t proc proc "$root/proc"
 	mount -t sysfs sysfs "$root/sys"

@@ -1,16 +1,16 @@
 // Package system tests ynhd where a person's machine has a real systemd:
 // a Debian booted with systemd as PID 1 (hack/bootenv.sh), with logind,
 // D-Bus and journald of its own. ynhd is installed there from this tree
-// with `make install-system` and `make install`, as the README says, and
-// then
+// as the README says (`make install-system` as root, `make install
+// PREFIX=~/.local` as a user), and then
 //   - system mode (ynhd run --system as a system service): a busybox app
 //     runs as a DynamicUser, a Debian+systemd app as the static user with
 //     subordinate ids that ynhd creates, both survive restarts and keep
 //     their data, and ynhd keeps its reconcile, drift and bad-input
 //     behaviour;
 //   - per-user mode on a real login setup: a user with lingering gets
-//     user@UID.service from logind, and ynhd started there with
-//     `systemctl --user -M USER@ start ynhd` runs an app.
+//     user@UID.service from logind, and ynhd, installed by that user and
+//     started with `systemctl --user -M USER@ start ynhd`, runs an app.
 //
 // It needs root; it takes the integration-test lease exclusively, so it
 // runs alone. YNHD_BOOTENV_KEEP=1 leaves the booted system up afterwards
@@ -85,8 +85,8 @@ func bootenv(args ...string) (string, error) {
 }
 
 // install copies this tree into the booted system and runs `make
-// install-system install` there, with the host's Go toolchain and caches
-// that hack/bootenv.sh binds in.
+// install-system` there as root, with the host's Go toolchain and caches
+// that hack/bootenv.sh binds in. (TestLingering installs the per-user way.)
 func install() error {
 	src := filepath.Join(rootDir, "usr/src/ynhd")
 	if err := os.RemoveAll(src); err != nil {
@@ -114,9 +114,9 @@ func install() error {
 		}
 	}
 	env := goEnv()
-	out, err := inside(fmt.Sprintf("cd /usr/src/ynhd && %s make install-system install", env))
+	out, err := inside(fmt.Sprintf("cd /usr/src/ynhd && %s make install-system", env))
 	if err != nil {
-		return fmt.Errorf("make install-system install in the booted system: %v\n%s", err, out)
+		return fmt.Errorf("make install-system in the booted system: %v\n%s", err, out)
 	}
 	return nil
 }

@@ -205,8 +205,10 @@ func TestSystemMode(t *testing.T) {
 }
 
 // TestLingering follows the README's per-user install on a machine with
-// logind: lingering gives the user a manager without a login session, and
-// ynhd installed with `make install` runs an app there.
+// logind: an administrator enables lingering, which gives the user a
+// manager without any login session; the user installs ynhd with `make
+// install PREFIX=~/.local` and an administrator starts it through
+// `systemctl --user -M USER@`; an app declared in ~/.config/ynhd runs.
 func TestLingering(t *testing.T) {
 	requireBoot(t)
 	sh(t, `id carol >/dev/null 2>&1 || useradd --create-home --shell /bin/bash carol`)
@@ -214,20 +216,32 @@ func TestLingering(t *testing.T) {
 	if out := sh(t, `grep -c '^carol:' /etc/subuid`); out != "1" {
 		t.Fatalf("useradd gave carol no subordinate ids")
 	}
+	// as runs a script as carol, with what a login session would give.
+	as := func(script string) string {
+		t.Helper()
+		return sh(t, fmt.Sprintf(`cd /home/carol && runuser -u carol -- env -i HOME=/home/carol USER=carol PATH=/usr/local/go/bin:/usr/bin:/bin `+
+			`XDG_RUNTIME_DIR=/run/user/%s DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%s/bus bash -c %s`, uid, uid, shellQuote(script)))
+	}
+
+	// carol installs ynhd from the source tree into ~/.local, offline, with
+	// her own build cache (no manager is needed for that).
+	sh(t, `rm -rf /home/carol/ynhd && cp -r /usr/src/ynhd /home/carol/ynhd && rm -rf /home/carol/ynhd/bin && chown -R carol: /home/carol/ynhd`)
+	as(`cd ~/ynhd && GOMODCACHE=/var/cache/ynhd-bootenv-gomod GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local make install PREFIX=~/.local`)
 	writeFile(t, "/home/carol/.config/ynhd/hi.toml", strings.Replace(helloDecl, "hello-data", "hi-data", 1))
 	sh(t, `chown -R carol: /home/carol/.config`)
-
-	// Before lingering, doctor says what to do.
-	doctor := func() string {
-		return sh(t, fmt.Sprintf(`runuser -u carol -- env XDG_RUNTIME_DIR=/run/user/%s ynhd doctor 2>&1 || true`, uid))
+	if out := as(`~/.local/bin/ynhd check 2>&1`); !strings.Contains(out, "1 declaration checked: 0 errors") {
+		t.Errorf("ynhd check as carol:\n%s", out)
 	}
-	if out := doctor(); !strings.Contains(out, "loginctl enable-linger carol") {
+
+	// Before lingering there is no manager and no runtime directory;
+	// doctor says what to do (and does not run podman).
+	if out := as(`~/.local/bin/ynhd doctor 2>&1 || true`); !strings.Contains(out, "loginctl enable-linger carol") {
 		t.Errorf("ynhd doctor does not tell carol to enable lingering:\n%s", out)
 	}
-
 	sh(t, `loginctl enable-linger carol`)
 	waitFor(t, 30*time.Second, "logind to start carol's manager", fmt.Sprintf(`systemctl is-active user@%s.service`, uid))
 	waitFor(t, 30*time.Second, "carol's manager to be running", `systemctl --user -M carol@ is-system-running`)
+
 	// A fact of the test machine, not of ynhd: its kernel also has cgroup v1
 	// hierarchies (a hybrid host), so /proc/self/cgroup has v1 lines whose
 	// path is "/", and podman 4.3 requires the user to own every cgroup
@@ -236,15 +250,23 @@ func TestLingering(t *testing.T) {
 	// v2 host there are no such lines. Owning the booted system's top cgroup
 	// directory satisfies the check.
 	sh(t, `chown carol /sys/fs/cgroup`)
-	sh(t, `systemctl --user -M carol@ daemon-reload && systemctl --user -M carol@ enable --now ynhd`)
+	sh(t, `systemctl --user -M carol@ daemon-reload && systemctl --user -M carol@ start ynhd`)
 	waitFor(t, 2*time.Minute, "carol's app to run", `systemctl --user -M carol@ is-active hi`)
 	waitFor(t, 30*time.Second, "the app's output in the journal",
 		fmt.Sprintf(`journalctl _UID=%s _SYSTEMD_USER_UNIT=hi.service -o cat | grep -q 'hello from 0'`, uid))
-	if out := doctor(); strings.Contains(out, "loginctl enable-linger") {
+	if out := as(`~/.local/bin/ynhd status`); !strings.Contains(out, "hi") || !strings.Contains(out, "running") {
+		t.Errorf("ynhd status as carol:\n%s", out)
+	}
+	if out := as(`~/.local/bin/ynhd doctor 2>&1 || true`); strings.Contains(out, "loginctl enable-linger") {
 		t.Errorf("ynhd doctor still asks for lingering:\n%s", out)
 	}
-	// The manager outlives every session: no session is open here at all.
+	// The manager runs with no session open at all.
 	if out := sh(t, `loginctl list-sessions --no-legend | grep -c carol || true`); out != "0" {
 		t.Errorf("carol has sessions: %s", out)
 	}
+}
+
+// shellQuote quotes s for bash as one word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
