@@ -69,6 +69,9 @@ func (v *validator) systemUser(host Host) {
 	}
 	// Each system app has a podman (storage, networks, containers) of its
 	// own: nothing of another app's is visible to it.
+	if a.Build != nil {
+		v.errf("build", "in system mode each app runs its own podman, as its own user, and ynhd has none to build with: build the image elsewhere, push it to a registry and set image, or run this app in user mode")
+	}
 	if len(a.RequiresHealthy) > 0 {
 		v.errf("requires_healthy", "in system mode each app runs its own podman, which cannot check another app's container; use requires (and a retrying client), or run these apps in user mode")
 	}

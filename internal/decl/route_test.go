@@ -41,6 +41,7 @@ func TestSystemUserValidation(t *testing.T) {
 		{img + "system_user = \"root\"\n", testHost, `/etc/ynhd/web.toml:3:1: system_user: unknown value "root": use "dynamic", "static", or leave it out to let ynhd choose`},
 		{img + "systemd = true\nsystem_user = \"dynamic\"\n", system, `/etc/ynhd/web.toml:4:1: system_user: a DynamicUser gets a single id, but systemd = true (an init system's files and services belong to many users) needs more: remove system_user (ynhd then picks "static") or set it to "static"`},
 		{img + "systemd = true\nsystem_user = \"dynamic\"\n", testHost, ""},
+		{"version = 1\n[build]\ncontext = \".\"\n", system, "/etc/ynhd/web.toml:2:1: build: in system mode each app runs its own podman, as its own user, and ynhd has none to build with: build the image elsewhere, push it to a registry and set image, or run this app in user mode"},
 	} {
 		p, ds := Decode("/etc/ynhd/web.toml", []byte(tc.src), "/root")
 		ds = append(ds, Validate(p, tc.host)...)
