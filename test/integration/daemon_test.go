@@ -232,8 +232,11 @@ func TestDaemonReconciles(t *testing.T) {
 		b, err := os.ReadFile(unitFile)
 		return err == nil && string(b) == string(orig), err
 	})
-	web4 := waitContainer(t, "d-web", "running after the restore", func(c ctr) bool { return slices.Contains(c.Env, "GREETING=two") })
-	_ = web3
+	// Restoring restarts the app (its unit changed on disk); until then
+	// the old container, which still has GREETING=two, runs.
+	web4 := waitContainer(t, "d-web", "restarted after the restore", func(c ctr) bool {
+		return c.ID != web3.ID && slices.Contains(c.Env, "GREETING=two")
+	})
 
 	// A reload (SIGHUP) is a pass; ynhd stays up.
 	testenv.Systemctl(t, "reload", "ynhd.service")
