@@ -76,19 +76,37 @@ func hostFacts(system bool) decl.Host {
 	return h
 }
 
-// newReconciler makes the reconciler for a layout: in system mode it can
-// create static users and has no podman API (each app has its own storage,
-// which its unit prepares); in user mode it uses the user's podman API when
-// it answers.
+// newReconciler makes the reconciler for a layout, equipped by equip.
 func newReconciler(ctx context.Context, l layout, e env, conn *sddbus.Conn, log *zap.Logger) *reconcile.Reconciler {
 	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
-	rec.SetUnitLog(journalTail{system: l.system})
-	if l.system {
-		rec.SetUsers(&sysuser.Users{})
-	} else if pc, err := dialPodman(ctx, conn); err == nil {
-		rec.SetPodman(pc)
-	}
+	l.equip(ctx, conn, rec)
 	return rec
+}
+
+// equipable is what both *reconcile.Reconciler and *daemon.Daemon offer.
+type equipable interface {
+	SetUnitLog(reconcile.UnitLog)
+	SetUsers(reconcile.Users)
+	SetPodman(reconcile.Podman)
+}
+
+// equip gives r what the layout's mode uses: the journal for failure
+// diagnosis; in system mode the means to create static users and no
+// podman API (each app has its own storage, which its unit prepares); in
+// user mode the user's podman API, when it answers. It returns why the API
+// did not.
+func (l layout) equip(ctx context.Context, conn *sddbus.Conn, r equipable) error {
+	r.SetUnitLog(journalTail{system: l.system})
+	if l.system {
+		r.SetUsers(&sysuser.Users{})
+		return nil
+	}
+	pc, err := dialPodman(ctx, conn)
+	if err != nil {
+		return err
+	}
+	r.SetPodman(pc)
+	return nil
 }
 
 // dialPodman connects to the user's podman API, starting podman.socket
@@ -164,18 +182,11 @@ func cmdRun(args []string, e env) int {
 	defer stop()
 	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
 		conn, log.Named("daemon"), l.target)
-	d.SetUnitLog(journalTail{system: l.system})
-	if l.system {
-		d.SetUsers(&sysuser.Users{})
-	} else {
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		if pc, err := dialPodman(dctx, conn); err != nil {
-			log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
-		} else {
-			d.SetPodman(pc)
-		}
-		cancel()
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	if err := l.equip(dctx, conn, d); err != nil {
+		log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
 	}
+	cancel()
 	if err := d.Run(ctx); err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitProblem

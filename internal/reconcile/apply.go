@@ -30,13 +30,9 @@ type Applied struct {
 // applier carries out a plan; it keeps going past one app's failure and
 // skips that app's later actions.
 type applier struct {
-	m       Manager
-	f       Files
-	p       Podman // nil without the podman API
-	u       Users  // nil in user mode
-	journal string
-	log     *zap.Logger
-	res     Applied
+	Env
+	log *zap.Logger
+	res Applied
 }
 
 // Env is what Apply acts on.
@@ -87,7 +83,7 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	if env.Journal == "" {
 		env.Journal = "journalctl --user -u"
 	}
-	a := &applier{m: m, f: f, p: env.Podman, u: env.Users, journal: env.Journal, log: log, res: Applied{Failed: map[string]error{}}}
+	a := &applier{Env: env, log: log, res: Applied{Failed: map[string]error{}}}
 	byOp := map[Op][]Action{}
 	for _, act := range p.Actions {
 		byOp[act.Op] = append(byOp[act.Op], act)
@@ -163,9 +159,9 @@ func (a *applier) unitFiles(ctx context.Context, op Op, acts []Action) {
 	}
 	var err error
 	if op == OpEnable {
-		_, _, err = a.m.EnableUnitFilesContext(ctx, names, false, false)
+		_, _, err = a.Manager.EnableUnitFilesContext(ctx, names, false, false)
 	} else {
-		_, err = a.m.DisableUnitFilesContext(ctx, names, false)
+		_, err = a.Manager.DisableUnitFilesContext(ctx, names, false)
 	}
 	for _, act := range todo {
 		if err != nil {
@@ -190,17 +186,17 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 			continue
 		}
 		if act.ResetFailed {
-			_ = a.m.ResetFailedUnitContext(ctx, act.Unit)
+			_ = a.Manager.ResetFailedUnitContext(ctx, act.Unit)
 		}
 		ch := make(chan string, 1)
 		var err error
 		switch act.Op {
 		case OpStop:
-			_, err = a.m.StopUnitContext(ctx, act.Unit, "replace", ch)
+			_, err = a.Manager.StopUnitContext(ctx, act.Unit, "replace", ch)
 		case OpStart:
-			_, err = a.m.StartUnitContext(ctx, act.Unit, "replace", ch)
+			_, err = a.Manager.StartUnitContext(ctx, act.Unit, "replace", ch)
 		case OpRestart:
-			_, err = a.m.RestartUnitContext(ctx, act.Unit, "replace", ch)
+			_, err = a.Manager.RestartUnitContext(ctx, act.Unit, "replace", ch)
 		}
 		if err != nil {
 			a.fail(act.App, errorf(act.Unit, "%s: %v", act.Op, err))
@@ -214,7 +210,7 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 		select {
 		case res := <-w.ch:
 			if res != "done" {
-				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see %s %s", w.act.Op, res, a.journal, w.act.Unit))
+				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see %s %s", w.act.Op, res, a.Journal, w.act.Unit))
 				continue
 			}
 			a.ok(w.act)

@@ -99,32 +99,32 @@ func planStorage(p *Plan, d Desired) {
 // build's output goes to out.
 func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error {
 	if act.Op == OpUser {
-		if a.u == nil {
+		if a.Users == nil {
 			return errors.New("static system users can only be created in system mode")
 		}
-		return a.u.Ensure(ctx, act.Reason)
+		return a.Users.Ensure(ctx, act.Reason)
 	}
-	if a.p == nil {
+	if a.Podman == nil {
 		return podman.ErrNoAPI
 	}
 	switch act.Op {
 	case OpPull:
-		return a.p.Pull(ctx, act.Image)
+		return a.Podman.Pull(ctx, act.Image)
 	case OpBuild:
 		b := act.Build
-		_, err := a.p.Build(ctx, podman.BuildSpec{
+		_, err := a.Podman.Build(ctx, podman.BuildSpec{
 			Context: b.Context, File: b.File, Args: b.Args, Target: b.Target,
 			Tag: b.Tag, Labels: map[string]string{podman.LabelContextHash: act.ContextHash}, Output: out,
 		})
 		return err
 	case OpVolume:
-		st, err := a.p.EnsureVolume(ctx, act.Volume)
+		st, err := a.Podman.EnsureVolume(ctx, act.Volume)
 		if err == nil && st.Drift != "" {
 			a.warn(act.App, st.Drift)
 		}
 		return err
 	case OpNetwork:
-		_, err := a.p.EnsureNetwork(ctx, act.Reason)
+		_, err := a.Podman.EnsureNetwork(ctx, act.Reason)
 		return err
 	}
 	return nil

@@ -37,14 +37,14 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
-	calls    *counter // D-Bus and podman calls, for PassStats
-	journal  UnitLog  // nil: failures are not diagnosed
-	diag     map[string]diagnosis
-	p        Podman          // nil: no podman API, units do it all
-	u        Users           // nil in user mode
-	waiting  bool            // the last plan held an app back for a dependency's health
-	held     map[string]bool // apps whose start waits for a dependency's health
-	podErr   string          // last podman API error, logged once
+	calls    *counter             // D-Bus and podman calls, for PassStats
+	p        Podman               // nil: no podman API, units do it all
+	u        Users                // nil in user mode
+	journal  UnitLog              // nil: failures are not diagnosed
+	diag     map[string]diagnosis // app -> what its failed unit's journal said
+	waiting  bool                 // the last plan held an app back for a dependency's health
+	held     map[string]bool      // apps whose start waits for a dependency's health
+	podErr   string               // last podman API error, logged once
 	warnings map[string]string
 
 	mu       sync.Mutex
@@ -204,11 +204,11 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		var res Applied
-		journal := "journalctl --user -u"
+		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u}
 		if r.cfg.Mode == units.System {
-			journal = "journalctl -u"
+			env.Journal = "journalctl -u"
 		}
-		res, applyErr = Apply(ctx, Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Journal: journal}, r.log, p)
+		res, applyErr = Apply(ctx, env, r.log, p)
 		r.afterApply(p, res)
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
