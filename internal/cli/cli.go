@@ -45,12 +45,14 @@ Commands:
   check [FILE|DIR...]   validate declarations; one line per problem as
                         file:line:col: message; exit 1 if any has errors
   render APP|FILE       print the systemd unit an app's declaration renders to
-  run                   the daemon (systemctl --user start ynhd): keep every
+  run                   the daemon (systemctl --user start ynhd, or with
+                        --system systemctl start ynhd): keep every
                         declared app running as declared
   plan                  print what the next pass would do; changes nothing
   apply                 run one pass, then exit
   status [--json]       every app: declaration, unit, container, restarts
-  logs [-f] APP         the app's output (journalctl --user -u APP)
+  logs [-f] APP         the app's output (journalctl --user -u APP, or
+                        journalctl -u APP with --system)
   start|stop|restart APP
                         start, stop or restart an app's unit; an app stopped
                         this way stays stopped until started or edited
