@@ -11,9 +11,16 @@ import (
 	"go.uber.org/zap"
 )
 
-// jobTimeout bounds the wait for one start, stop or restart job; units
+// jobWait bounds how long a pass waits for the results of its start,
+// stop and restart jobs. A job still running then (an init system that
+// boots slowly, a unit that pulls its own image) is left in flight: its
+// result is taken by a later pass (see Env.Late), and nothing else waits
+// for it.
+var jobWait = 45 * time.Second
+
+// jobTimeout bounds the wait for one job's result in the background; units
 // have their own, shorter timeouts, so this only guards against a lost
-// job result.
+// job result (the manager's connection dropped).
 const jobTimeout = 10 * time.Minute
 
 // Applied says what happened to the actions of a plan.
@@ -25,6 +32,11 @@ type Applied struct {
 	// Warnings maps apps to a problem found while preparing them that did
 	// not stop them (a volume whose options differ from the declaration).
 	Warnings map[string]string
+	// Deferred are apps whose pull or build went to the background: the
+	// rest of their actions waits for a later pass.
+	Deferred map[string]bool
+	// InFlight are jobs queued whose result did not come within jobWait.
+	InFlight []Action
 }
 
 // applier carries out a plan; it keeps going past one app's failure and
@@ -44,6 +56,12 @@ type Env struct {
 	// Journal is the command that shows a unit's log, named in errors:
 	// "journalctl --user -u" (the default) or "journalctl -u".
 	Journal string
+	// Background, when set, takes a pull or build to run outside the pass
+	// and reports whether it did; without it they run inline.
+	Background func(Action) bool
+	// Late, when set, is given the jobs whose result did not come within
+	// jobWait, with the channel it will arrive on.
+	Late func(Action, <-chan string)
 }
 
 // warn records something the user should know that is not a failure.
@@ -83,7 +101,7 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	if env.Journal == "" {
 		env.Journal = "journalctl --user -u"
 	}
-	a := &applier{Env: env, log: log, res: Applied{Failed: map[string]error{}}}
+	a := &applier{Env: env, log: log, res: Applied{Failed: map[string]error{}, Deferred: map[string]bool{}}}
 	byOp := map[Op][]Action{}
 	for _, act := range p.Actions {
 		byOp[act.Op] = append(byOp[act.Op], act)
@@ -95,7 +113,12 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	// on.
 	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork} {
 		for _, act := range byOp[op] {
-			if _, failed := a.res.Failed[act.App]; failed {
+			if a.skip(act.App) {
+				continue
+			}
+			if (op == OpPull || op == OpBuild) && a.Background != nil && a.Podman != nil && a.Background(act) {
+				a.res.Deferred[act.App] = true
+				a.log.Info(op.String()+" started in the background", zap.String("app", act.App), zap.String("image", act.Image))
 				continue
 			}
 			out := &logWriter{log: a.log, app: act.App}
@@ -107,7 +130,7 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 		}
 	}
 	for _, act := range append(byOp[OpRemove], byOp[OpWrite]...) {
-		if _, failed := a.res.Failed[act.App]; failed {
+		if a.skip(act.App) {
 			continue
 		}
 		var err error
@@ -136,6 +159,13 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	return a.res, a.err()
 }
 
+// skip reports whether an app's remaining actions are skipped this pass:
+// one of them failed, or it waits for a background job.
+func (a *applier) skip(app string) bool {
+	_, failed := a.res.Failed[app]
+	return failed || a.res.Deferred[app]
+}
+
 func (a *applier) err() error {
 	var errs []error
 	for _, app := range sortedKeys(a.res.Failed) {
@@ -149,7 +179,7 @@ func (a *applier) unitFiles(ctx context.Context, op Op, acts []Action) {
 	var names []string
 	var todo []Action
 	for _, act := range acts {
-		if _, failed := a.res.Failed[act.App]; !failed {
+		if !a.skip(act.App) {
 			names = append(names, act.Unit)
 			todo = append(todo, act)
 		}
@@ -182,7 +212,7 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 	}
 	var waits []pending
 	for _, act := range acts {
-		if _, failed := a.res.Failed[act.App]; failed {
+		if a.skip(act.App) {
 			continue
 		}
 		if act.ResetFailed {
@@ -204,9 +234,14 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 		}
 		waits = append(waits, pending{act, ch})
 	}
-	timeout := time.NewTimer(jobTimeout)
+	timeout := time.NewTimer(jobWait)
 	defer timeout.Stop()
+	expired := false
 	for _, w := range waits {
+		if expired {
+			a.late(w.act, w.ch)
+			continue
+		}
 		select {
 		case res := <-w.ch:
 			if res != "done" {
@@ -215,10 +250,21 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 			}
 			a.ok(w.act)
 		case <-timeout.C:
-			a.fail(w.act.App, errorf(w.act.Unit, "%s job gave no result within %v", w.act.Op, jobTimeout))
+			expired = true
+			a.late(w.act, w.ch)
 		case <-ctx.Done():
-			a.fail(w.act.App, errorf(w.act.Unit, "%s: %v", w.act.Op, ctx.Err()))
+			expired = true
+			a.late(w.act, w.ch)
 		}
+	}
+}
+
+// late hands a job whose result has not come to Env.Late.
+func (a *applier) late(act Action, ch <-chan string) {
+	a.res.InFlight = append(a.res.InFlight, act)
+	a.log.Info(act.Op.String()+" still running; not waiting for it", zap.String("app", act.App), zap.String("unit", act.Unit))
+	if a.Late != nil {
+		a.Late(act, ch)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -26,8 +27,12 @@ type diagnosis struct {
 	msg     string
 }
 
-// diagTail is how many journal lines a diagnosis reads.
-const diagTail = 60
+// diagTail is how many journal lines a diagnosis reads, and diagTimeout
+// how long it may take (journald may be stopped or slow).
+const (
+	diagTail    = 60
+	diagTimeout = 5 * time.Second
+)
 
 // diagnose looks, once per failure and unit content, at the journal of
 // every failed unit and remembers an explanation when it finds one; an app
@@ -45,7 +50,9 @@ func (r *Reconciler) diagnose(ctx context.Context, desired []Desired, w *World) 
 		if dg, ok := r.diag[d.App]; ok && dg.content == string(d.Content) {
 			continue
 		}
-		log, err := r.journal.Tail(ctx, d.Unit, diagTail)
+		tctx, cancel := context.WithTimeout(ctx, diagTimeout)
+		log, err := r.journal.Tail(tctx, d.Unit, diagTail)
+		cancel()
 		if err != nil {
 			r.log.Debug("reading the journal of a failed unit", zap.String("unit", d.Unit), zap.Error(err))
 			continue

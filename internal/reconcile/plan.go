@@ -71,6 +71,9 @@ type Problem struct {
 	// Held is set when the problem is a start held back until a
 	// dependency is healthy: the start is still owed.
 	Held bool
+	// Waiting is set when the app waits for something ynhd is doing
+	// (a pull or build in the background, a retry's backoff).
+	Waiting bool
 }
 
 // Plan is the sorted list of actions one pass takes, plus the problems it
@@ -108,9 +111,22 @@ type Input struct {
 	// Held are apps whose start an earlier plan held back (Problem.Held);
 	// they are started once they can be.
 	Held map[string]bool
-	// Removable is the set of units on disk that carry ynhd's marker for
-	// a declaration in the directory but have no declaration any more,
-	// by unit name. Observe fills it from World.
+	// Stopped are apps a person stopped with `ynhd stop`: they are not
+	// started until started again or edited.
+	Stopped map[string]bool
+	// Owed maps apps to the hash (UnitHash) of the unit a start or restart
+	// was committed to and not seen done: a pass that was cut short.
+	Owed map[string]string
+	// Retry holds apps whose last pull, build or apply step failed: they
+	// are left alone until Retry.Next.
+	Retry map[string]*Retry
+	// Preparing maps apps to the pull or build running for them in the
+	// background; they are left alone until it ends.
+	Preparing map[string]string
+	// Incomplete is set when the set of declarations could not be read
+	// whole (the directory is unreadable or missing): nothing is removed
+	// for a declaration that merely could not be seen.
+	Incomplete bool
 }
 
 // MakePlan compares what is desired with what is observed. It is pure.
@@ -124,10 +140,10 @@ func MakePlan(in Input) *Plan {
 		if o == nil {
 			o = &Observed{Unit: d.Unit}
 		}
-		reload = planApp(p, d, o, in.World, in.Backoff[d.App], in.Held[d.App], in.Now) || reload
+		reload = planApp(p, &in, d, o) || reload
 	}
 	for name, o := range in.World.Units {
-		if wanted[name] || !o.Ours {
+		if wanted[name] || !o.Ours || in.Incomplete {
 			continue
 		}
 		app := strings.TrimSuffix(name, ".service")
@@ -149,7 +165,8 @@ func MakePlan(in Input) *Plan {
 
 // planApp adds the actions for one declared app and reports whether the
 // manager must reload.
-func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, now time.Time) bool {
+func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
+	w, b, held, now := in.World, in.Backoff[d.App], in.Held[d.App], in.Now
 	switch {
 	case d.Problem != "":
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: d.Problem})
@@ -163,9 +180,13 @@ func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, n
 			"the unit name %s is taken by another unit; rename %s", d.Unit, d.Source)})
 		return false
 	}
-	if b != nil && b.PrepErr != "" && now.Before(b.Next) {
+	if job := in.Preparing[d.App]; job != "" {
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: job + "; the app starts when it is done", Waiting: true})
+		return false
+	}
+	if rt := in.Retry[d.App]; rt != nil && now.Before(rt.Next) {
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
-			"%s; retrying at %s", b.PrepErr, b.Next.Format("15:04:05"))})
+			"%s; retrying at %s", rt.Err, rt.Next.Format("15:04:05")), Waiting: true})
 		return false
 	}
 	if d.User != "" && !w.Users[d.User] {
@@ -201,23 +222,37 @@ func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, n
 		}
 		return reload
 	}
-	if !o.Enabled {
+	enabling := !o.Enabled
+	if enabling {
 		p.add(Action{Op: OpEnable, App: d.App, Unit: d.Unit})
 		reload = true
 	}
+	// A person's stop holds until `ynhd start` or an edit of the
+	// declaration (a changed unit that was intact: not a hand edit being
+	// restored).
+	stopped := in.Stopped[d.App] && !(changed && o.File != nil && o.Intact)
+	owed := in.Owed[d.App] != "" && in.Owed[d.App] == UnitHash(d.Content)
+	running := isRunning(o)
 	before := len(p.Actions)
 	switch {
+	case stopped && !(changed && running):
+		// Stays stopped; a restored hand edit restarts it only if it runs.
 	case changed && o.File == nil:
 		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "new", ResetFailed: o.ActiveState == "failed"})
 	case changed:
 		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "unit changed", ResetFailed: o.ActiveState == "failed"})
-	case replace && isRunning(o):
+	case owed && running:
+		// The unit may have been written without the reload that loads it.
+		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "unit changed; restart unfinished"})
+		reload = true
+	case replace && running:
 		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "image changed"})
-	case held && !isRunning(o):
+	case held && !running:
 		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "dependencies healthy", ResetFailed: o.ActiveState == "failed"})
-	case o.GaveUp() && d.Restart != "no":
-		// The reconciler gives every failed app a backoff before it
-		// plans; without one (a plan computed on its own) restart now.
+	case o.ActiveState == "failed" && d.Restart != "no":
+		// The reconciler gives every app systemd gave up on a backoff
+		// before it plans; without one (the first failure, or a plan
+		// computed on its own) restart now.
 		if b == nil || !now.Before(b.Next) {
 			n := 1
 			if b != nil {
@@ -225,6 +260,15 @@ func planApp(p *Plan, d Desired, o *Observed, w *World, b *Backoff, held bool, n
 			}
 			p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: fmt.Sprintf("failed; restart %d", n)})
 		}
+	case running || o.ActiveState == "failed":
+	case owed:
+		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "start unfinished"})
+		reload = true
+	case enabling:
+		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "enabled"})
+	case d.Restart == "always":
+		// Declared, enabled, not stopped by a person: it runs.
+		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "not running"})
 	}
 	if len(p.Actions) > before {
 		// A start held back until the apps it needs healthy are.

@@ -41,66 +41,118 @@ func TestMakePlan(t *testing.T) {
 		return &Observed{Unit: "web.service", File: file, Ours: file != nil, Intact: true, Enabled: enabled,
 			LoadState: "loaded", ActiveState: "active", SubState: "running"}
 	}
+	inactive := func(file []byte, enabled bool) *Observed {
+		o := running(file, enabled)
+		o.ActiveState, o.SubState = "inactive", "dead"
+		return o
+	}
 	tests := []struct {
 		name    string
 		desired []Desired
 		world   map[string]*Observed
 		backoff map[string]*Backoff
 		want    string
+		in      func(*Input)
 	}{
 		{"new app", []Desired{want("web", web, true)}, nil, nil,
-			"write web.service (new)\nenable web.service\nreload\nstart web.service (new)\n"},
-		{"unchanged and running", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": running(web, true)}, nil, ""},
+			"write web.service (new)\nenable web.service\nreload\nstart web.service (new)\n", nil},
+		{"unchanged and running", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": running(web, true)}, nil, "", nil},
 		{"system mode: static user made first", []Desired{func() Desired {
 			d := want("web", web, true)
 			d.User = "ynhd-web"
 			return d
 		}()}, nil, nil,
-			"user web.service (ynhd-web)\nwrite web.service (new)\nenable web.service\nreload\nstart web.service (new)\n"},
+			"user web.service (ynhd-web)\nwrite web.service (new)\nenable web.service\nreload\nstart web.service (new)\n", nil},
 		{"changed", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": running(web, true)}, nil,
-			"write web.service (changed)\nreload\nrestart web.service (unit changed)\n"},
+			"write web.service (changed)\nreload\nrestart web.service (unit changed)\n", nil},
 		{"edited by hand", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
 			o := running(edited, true)
 			o.Intact = false
 			return o
 		}()}, nil,
-			"write web.service (edited by hand; restoring)\nreload\nrestart web.service (unit changed)\n"},
+			"write web.service (edited by hand; restoring)\nreload\nrestart web.service (unit changed)\n", nil},
 		{"declaration deleted", nil, map[string]*Observed{"web.service": running(web, true)}, nil,
-			"stop web.service (declaration removed)\ndisable web.service (declaration removed)\nremove web.service (declaration removed)\nreload\n"},
+			"stop web.service (declaration removed)\ndisable web.service (declaration removed)\nremove web.service (declaration removed)\nreload\n", nil},
 		{"someone else's file", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": {Unit: "web.service", File: []byte("[Service]\n")}}, nil,
-			"problem web: web.service exists and was not written by ynhd; ynhd leaves it alone: remove it, or rename /home/u/.config/ynhd/web.toml\n"},
+			"problem web: web.service exists and was not written by ynhd; ynhd leaves it alone: remove it, or rename /home/u/.config/ynhd/web.toml\n", nil},
 		{"name taken elsewhere", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": {Unit: "web.service", LoadState: "loaded", Foreign: true}}, nil,
-			"problem web: the unit name web.service is taken by another unit; rename /home/u/.config/ynhd/web.toml\n"},
+			"problem web: the unit name web.service is taken by another unit; rename /home/u/.config/ynhd/web.toml\n", nil},
 		{"invalid declaration keeps the running unit", []Desired{{App: "web", Unit: "web.service", Problem: "web.toml:2:1: image: bad"}},
-			map[string]*Observed{"web.service": running(web, true)}, nil, "problem web: web.toml:2:1: image: bad\n"},
+			map[string]*Observed{"web.service": running(web, true)}, nil, "problem web: web.toml:2:1: image: bad\n", nil},
 		{"disabled", []Desired{want("web", web, false)}, map[string]*Observed{"web.service": running(web, true)}, nil,
-			"stop web.service (enabled = false)\ndisable web.service (enabled = false)\nreload\n"},
-		{"stopped by the user stays stopped", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
-			o := running(web, true)
-			o.ActiveState, o.SubState = "inactive", "dead"
+			"stop web.service (enabled = false)\ndisable web.service (enabled = false)\nreload\n", nil},
+		{"stopped by the user stays stopped", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": inactive(web, true)}, nil, "",
+			func(in *Input) { in.Stopped = map[string]bool{"web": true} }},
+		{"stopped by the user, then edited: started with the edit", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": inactive(web, true)}, nil,
+			"write web.service (changed)\nreload\nrestart web.service (unit changed)\n",
+			func(in *Input) { in.Stopped = map[string]bool{"web": true} }},
+		{"stopped by the user, hand edit restored: still stopped", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
+			o := inactive(edited, true)
+			o.Intact = false
 			return o
-		}()}, nil, ""},
+		}()}, nil, "write web.service (edited by hand; restoring)\nreload\n",
+			func(in *Input) { in.Stopped = map[string]bool{"web": true} }},
+		{"inactive, not stopped by anyone: started", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": inactive(web, true)}, nil,
+			"start web.service (not running)\n", nil},
+		{"enabled again: enabled and started", []Desired{func() Desired {
+			d := want("web", web, true)
+			d.Restart = "on-failure"
+			return d
+		}()}, map[string]*Observed{"web.service": inactive(web, false)}, nil,
+			"enable web.service\nreload\nstart web.service (enabled)\n", nil},
+		{"ended by itself with restart = on-failure: left alone", []Desired{func() Desired {
+			d := want("web", web, true)
+			d.Restart = "on-failure"
+			return d
+		}()}, map[string]*Observed{"web.service": inactive(web, true)}, nil, "", nil},
+		{"restart owed by a daemon that died after writing", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": running(web, true)}, nil,
+			"reload\nrestart web.service (unit changed; restart unfinished)\n",
+			func(in *Input) { in.Owed = map[string]string{"web": UnitHash(web)} }},
+		{"start owed by a daemon that died after writing", []Desired{func() Desired {
+			d := want("web", web, true)
+			d.Restart = "no"
+			return d
+		}()}, map[string]*Observed{"web.service": inactive(web, true)}, nil,
+			"reload\nstart web.service (start unfinished)\n",
+			func(in *Input) { in.Owed = map[string]string{"web": UnitHash(web)} }},
+		{"stale owed record is ignored", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": running(web2, true)}, nil, "",
+			func(in *Input) { in.Owed = map[string]string{"web": UnitHash(web)} }},
+		{"unreadable directory removes nothing", nil, map[string]*Observed{"web.service": running(web, true)}, nil, "",
+			func(in *Input) { in.Incomplete = true }},
+		{"pull in the background: app waits", []Desired{want("web", web, true)}, nil, nil,
+			"problem web: pulling x (1s); the app starts when it is done\n",
+			func(in *Input) { in.Preparing = map[string]string{"web": "pulling x (1s)"} }},
+		{"failed step waits for its retry", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": running(web, true)}, nil,
+			"problem web: write: no space left on device; retrying at 12:00:02\n",
+			func(in *Input) {
+				in.Retry = map[string]*Retry{"web": {Op: OpWrite, Err: "write: no space left on device", Failures: 1, Next: t0.Add(2 * time.Second)}}
+			}},
 		{"failed, backoff pending", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
 			o := running(web, true)
 			o.ActiveState, o.SubState, o.NRestarts = "failed", "failed", 2
 			return o
-		}()}, map[string]*Backoff{"web": {Failures: 2, Next: t0.Add(time.Second)}}, ""},
+		}()}, map[string]*Backoff{"web": {Failures: 2, Next: t0.Add(time.Second)}}, "", nil},
 		{"failed, backoff due", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
 			o := running(web, true)
 			o.ActiveState, o.SubState, o.NRestarts = "failed", "failed", 2
 			return o
-		}()}, map[string]*Backoff{"web": {Failures: 2, Next: t0}}, "start web.service (failed; restart 3)\n"},
-		{"failed on a stop is left alone", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
+		}()}, map[string]*Backoff{"web": {Failures: 2, Next: t0}}, "start web.service (failed; restart 3)\n", nil},
+		{"failed once is restarted", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
 			o := running(web, true)
 			o.ActiveState, o.SubState = "failed", "failed"
 			return o
-		}()}, nil, ""},
+		}()}, nil, "start web.service (failed; restart 1)\n", nil},
+		{"failed after the user stopped it is left alone", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
+			o := running(web, true)
+			o.ActiveState, o.SubState = "failed", "failed"
+			return o
+		}()}, nil, "", func(in *Input) { in.Stopped = map[string]bool{"web": true} }},
 		{"disabled and failed", []Desired{want("web", web, false)}, map[string]*Observed{"web.service": func() *Observed {
 			o := running(web, false)
 			o.ActiveState, o.SubState = "failed", "failed"
 			return o
-		}()}, nil, "stop web.service (enabled = false)\n"},
-		{"another directory's unit is left alone", nil, map[string]*Observed{"web.service": {Unit: "web.service", File: web, Ours: false, ActiveState: "active"}}, nil, ""},
+		}()}, nil, "stop web.service (enabled = false)\n", nil},
+		{"another directory's unit is left alone", nil, map[string]*Observed{"web.service": {Unit: "web.service", File: web, Ours: false, ActiveState: "active"}}, nil, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +160,11 @@ func TestMakePlan(t *testing.T) {
 			if w.Units == nil {
 				w.Units = map[string]*Observed{}
 			}
-			got := MakePlan(Input{Desired: tt.desired, World: w, Backoff: tt.backoff, Now: t0}).String()
+			in := Input{Desired: tt.desired, World: w, Backoff: tt.backoff, Now: t0}
+			if tt.in != nil {
+				tt.in(&in)
+			}
+			got := MakePlan(in).String()
 			if diff := cmp.Diff(got, tt.want); diff != "" {
 				t.Errorf("plan (-got +want):\n%s", diff)
 			}
@@ -267,7 +323,7 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("restart times (-got +want):\n%s", diff)
 	}
 	st := e.r.Status().Apps[0]
-	if !st.CrashLooping || st.Restarts != 3 || st.Condition() != "failing" {
+	if !st.CrashLooping || st.Restarts != 3 || st.Condition != "failing" {
 		t.Errorf("status %+v", st)
 	}
 	// Running steadily for a while forgives the failures.
@@ -291,7 +347,7 @@ func TestStartLimitIsCrashLoop(t *testing.T) {
 	e.fake.nrestarts["crash.service"] = 2
 	e.pass()
 	st := e.r.Status().Apps[0]
-	if !st.CrashLooping || st.Condition() != "failing" || !st.NextRetry.Equal(t0.Add(time.Minute)) {
+	if !st.CrashLooping || st.Condition != "failing" || !st.NextRetry.Equal(t0.Add(time.Minute)) {
 		t.Errorf("status %+v", st)
 	}
 	if p := e.plan(); p != "" {

@@ -97,10 +97,14 @@ start web.service (new)
 	if diff := cmp.Diff(e.plan(), want); diff != "" {
 		t.Fatalf("plan (-got +want):\n%s", diff)
 	}
-	s, err := e.r.Pass(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "no such host") {
-		t.Fatalf("pass error = %v", err)
+	// The pulls run in the background: the pass starts them and waits
+	// for neither, and both apps wait for their image.
+	e.pass()
+	if got := e.fake.String(); got != "" {
+		t.Errorf("state while pulling:\n%s", got)
 	}
+	e.r.WaitBackground(context.Background())
+	s := e.pass()
 	// The failed pull held bad back; web went ahead.
 	if got := normalizeSizes(e.fake.String()); got != "web.service file(N) enabled=true active/running" {
 		t.Errorf("state:\n%s", got)
@@ -111,7 +115,7 @@ start web.service (new)
 			bad = a
 		}
 	}
-	if bad.Condition() != "failing" || !strings.Contains(bad.PodmanError, "no such host") {
+	if bad.Condition != "failing" || !strings.Contains(bad.PodmanError, "no such host") || bad.CrashLooping || bad.Restarts != 0 {
 		t.Errorf("bad's status: %+v", bad)
 	}
 	// Nothing is retried before the backoff; then the pull is.
@@ -119,7 +123,9 @@ start web.service (new)
 		t.Errorf("plan during backoff:\n%s", p)
 	}
 	delete(pod.pullErr, "registry.invalid/x/y:1")
-	e.now = e.now.Add(backoffBase)
+	e.now = e.now.Add(prepRetryBase)
+	e.pass()
+	e.r.WaitBackground(context.Background())
 	e.pass()
 	if !pod.networks["backend"] || pod.volumes["web-data"].Name == "" {
 		t.Error("network or volume not created")

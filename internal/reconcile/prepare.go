@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/podman"
@@ -128,4 +129,49 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 		return err
 	}
 	return nil
+}
+
+// podCallTimeout bounds one podman API call other than a pull or build
+// (which run in the background under prepTimeout).
+const podCallTimeout = 30 * time.Second
+
+// timedPodman gives every podman call a deadline, so a podman service that
+// hangs holds back a pass for a bounded time only.
+type timedPodman struct{ p Podman }
+
+func timed(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= podCallTimeout {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, podCallTimeout)
+}
+
+func (t timedPodman) Containers(ctx context.Context, withHealth map[string]bool) (map[string]podman.Container, error) {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.Containers(ctx, withHealth)
+}
+
+func (t timedPodman) Images(ctx context.Context) (map[string]podman.Image, error) {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.Images(ctx)
+}
+
+func (t timedPodman) Pull(ctx context.Context, ref string) error { return t.p.Pull(ctx, ref) }
+
+func (t timedPodman) Build(ctx context.Context, b podman.BuildSpec) (string, error) {
+	return t.p.Build(ctx, b)
+}
+
+func (t timedPodman) EnsureVolume(ctx context.Context, v decl.Volume) (podman.VolumeState, error) {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.EnsureVolume(ctx, v)
+}
+
+func (t timedPodman) EnsureNetwork(ctx context.Context, name string) (bool, error) {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.EnsureNetwork(ctx, name)
 }

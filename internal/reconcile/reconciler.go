@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,9 +28,11 @@ type Config struct {
 }
 
 // Reconciler runs passes. It remembers, between passes, the restart
-// backoff of failing apps and the problems already logged, so a crash loop
-// or an invalid declaration is reported once per change, not once per pass.
-// Its methods are safe for concurrent use; passes are serialized.
+// backoff of failing apps, the retries of failed steps, the pulls and
+// builds running in the background, and the problems already logged, so a
+// crash loop or an invalid declaration is reported once per change, not
+// once per pass. Its methods are safe for concurrent use; passes are
+// serialized.
 type Reconciler struct {
 	cfg Config
 	m   Manager
@@ -41,17 +44,28 @@ type Reconciler struct {
 	p        Podman               // nil: no podman API, units do it all
 	u        Users                // nil in user mode
 	journal  UnitLog              // nil: failures are not diagnosed
+	intents  Intents              // stops by a person, owed restarts
+	bg       *background          // pulls and builds
 	diag     map[string]diagnosis // app -> what its failed unit's journal said
 	waiting  bool                 // the last plan held an app back for a dependency's health
 	held     map[string]bool      // apps whose start waits for a dependency's health
 	podErr   string               // last podman API error, logged once
+	podDown  time.Time            // podman is not asked again before this
+	dirErr   string               // last error reading the declarations directory
+	last     []Desired            // the last complete set of declarations
 	warnings map[string]string
 
 	mu       sync.Mutex
 	backoff  map[string]*Backoff
+	retry    map[string]*Retry
 	problems map[string]string // app -> last logged problem
 	failed   map[string]string // app -> last apply error
 	status   Status
+	observed time.Time // end of the last pass that observed the manager
+
+	wake   func() // called when a late job result comes
+	lateMu sync.Mutex
+	late   map[string]string // app -> result of a job that ended after its pass
 }
 
 // New returns a Reconciler. now may be nil (time.Now).
@@ -62,26 +76,66 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
 	c := &counter{}
 	return &Reconciler{cfg: cfg, m: countingManager{m, c}, f: f, log: log, now: now, calls: c,
-		backoff: map[string]*Backoff{}, problems: map[string]string{}, failed: map[string]string{}, warnings: map[string]string{}, held: map[string]bool{},
-		diag: map[string]diagnosis{}}
+		backoff: map[string]*Backoff{}, retry: map[string]*Retry{}, problems: map[string]string{}, failed: map[string]string{},
+		warnings: map[string]string{}, held: map[string]bool{}, diag: map[string]diagnosis{}, late: map[string]string{},
+		intents: newMemIntents(), bg: newBackground(log)}
 }
 
 // SetPodman gives the reconciler the podman API: it then pulls and builds
 // images, creates volumes and networks before apps start, and replaces
 // containers whose image changed. Call it before the first pass.
-func (r *Reconciler) SetPodman(p Podman) { r.p = countingPodman{p, r.calls} }
+func (r *Reconciler) SetPodman(p Podman) { r.p = countingPodman{timedPodman{p}, r.calls} }
 
 // SetUsers gives a system-mode reconciler the means to create the static
 // users of apps that need many ids. Call it before the first pass.
 func (r *Reconciler) SetUsers(u Users) { r.u = u }
 
+// SetIntents gives the reconciler a record that outlives the process
+// (see Intents); without one it keeps it in memory. Call it before the
+// first pass.
+func (r *Reconciler) SetIntents(i Intents) { r.intents = i }
+
+// SetWake sets what is called when something the reconciler waits for
+// happened outside a pass (a background pull or build ended, a job's late
+// result came): the caller should pass soon. Call it before the first
+// pass.
+func (r *Reconciler) SetWake(f func()) {
+	r.bg.wake = f
+	r.wake = f
+}
+
+// Close stops the background pulls and builds.
+func (r *Reconciler) Close() { r.bg.stop() }
+
+// Busy reports whether a pull or build runs in the background.
+func (r *Reconciler) Busy() bool { return r.bg.busy() }
+
+// WaitBackground waits until no pull or build runs, or ctx is done.
+func (r *Reconciler) WaitBackground(ctx context.Context) { r.bg.wait(ctx) }
+
+// Observed is when a pass last observed the manager: the daemon's
+// watchdog is fed only while this advances.
+func (r *Reconciler) Observed() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.observed
+}
+
 // Desired loads every declaration in the directory and renders the valid
 // ones. A missing directory means no apps.
 func (r *Reconciler) Desired() []Desired {
+	ds, _ := r.load()
+	return ds
+}
+
+// load reads the declarations. When the directory cannot be listed it
+// returns the last set it could read (nil before the first) and the error:
+// a directory that is unreadable or gone for a moment is not the deletion
+// of every app.
+func (r *Reconciler) load() ([]Desired, error) {
 	files, err := decl.DeclarationFiles(r.cfg.DeclDir)
 	if err != nil {
-		r.log.Debug("no declarations directory", zap.String("dir", r.cfg.DeclDir), zap.Error(err))
-		return nil
+		return r.last, err
 	}
 	var out []Desired
 	for _, l := range decl.LoadFiles(files, r.cfg.Host, r.cfg.Home) {
@@ -108,7 +162,8 @@ func (r *Reconciler) Desired() []Desired {
 		}
 		out = append(out, d)
 	}
-	return out
+	r.last = out
+	return out, nil
 }
 
 func joinDiagnostics(ds decl.Diagnostics) string {
@@ -127,8 +182,18 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	return p, err
 }
 
+// podObserveTimeout bounds the podman calls of one observation; a podman
+// that does not answer in time is not asked again for podRetryAfter, and
+// apps are planned without it meanwhile (their units pull and create what
+// they need themselves).
+const (
+	podObserveTimeout = 10 * time.Second
+	podRetryAfter     = 30 * time.Second
+)
+
 func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error) {
-	desired := r.Desired()
+	desired, dirErr := r.load()
+	r.noteDirError(dirErr)
 	names := make([]string, len(desired))
 	for i, d := range desired {
 		names[i] = d.Unit
@@ -137,21 +202,14 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	r.observed = r.now()
 	if err := observeUsers(r.u, w, desired); err != nil {
 		return nil, nil, nil, err
 	}
-	if r.p != nil {
-		if err := observePodman(ctx, r.p, w, desired); err != nil {
-			if err.Error() != r.podErr {
-				r.podErr = err.Error()
-				r.log.Warn("podman API unavailable; leaving images, volumes and networks to the units", zap.Error(err))
-			}
-		} else if r.podErr != "" {
-			r.podErr = ""
-			r.log.Info("podman API available again")
-		}
-	}
+	r.observePodman(ctx, w, desired)
 	now := r.now()
+	r.takeLate()
+	r.takeBackground(now)
 	for app, b := range r.backoff {
 		if o := w.Units[app+".service"]; o != nil && o.ActiveState == "active" && now.Sub(b.Last) > steadyAfter {
 			r.log.Info("app runs steadily again", zap.String("app", app))
@@ -170,7 +228,21 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 		}
 	}
 	r.diagnose(ctx, desired, w)
-	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held})
+	stopped, err := r.intents.Stopped()
+	if err != nil {
+		r.log.Warn("reading which apps were stopped by hand; starting none that is not running", zap.Error(err))
+		stopped = map[string]bool{}
+		for _, d := range desired {
+			stopped[d.App] = true
+		}
+	}
+	owed := r.owed(desired)
+	preparing := map[string]string{}
+	for app, pr := range r.bg.Running() {
+		preparing[app] = pr.String()
+	}
+	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
+		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil})
 	r.waiting = p.Waiting
 	declared := map[string]bool{}
 	for _, d := range desired {
@@ -181,12 +253,155 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 			delete(r.held, app)
 		}
 	}
+	for app := range r.retry {
+		if !declared[app] {
+			delete(r.retry, app)
+		}
+	}
 	for _, pr := range p.Problems {
 		if pr.Held {
 			r.held[pr.App] = true
 		}
 	}
 	return p, desired, w, nil
+}
+
+// noteDirError logs a declarations directory that cannot be read when
+// that starts and when it ends.
+func (r *Reconciler) noteDirError(err error) {
+	switch {
+	case err != nil && err.Error() != r.dirErr:
+		r.dirErr = err.Error()
+		r.log.Error("cannot read the declarations directory; every app keeps running as it is until it can be read",
+			zap.String("dir", r.cfg.DeclDir), zap.Error(err))
+	case err == nil && r.dirErr != "":
+		r.dirErr = ""
+		r.log.Info("declarations directory readable again", zap.String("dir", r.cfg.DeclDir))
+	}
+}
+
+// observePodman adds podman's view to w unless podman recently failed to
+// answer in time.
+func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desired) {
+	if r.p == nil || r.now().Before(r.podDown) {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, podObserveTimeout)
+	defer cancel()
+	err := observePodman(pctx, r.p, w, desired)
+	switch {
+	case err != nil:
+		w.Podman = false
+		r.podDown = r.now().Add(podRetryAfter)
+		if err.Error() != r.podErr {
+			r.podErr = err.Error()
+			r.log.Warn("podman API unavailable; apps are applied without it (their units pull and create what they need) and it is asked again later",
+				zap.Error(err), zap.Duration("retry_in", podRetryAfter))
+		}
+	case r.podErr != "":
+		r.podErr = ""
+		r.log.Info("podman API available again")
+	}
+}
+
+// owed reads the record of owed starts and restarts and drops entries
+// that no longer apply (the app is gone, or its unit changed since).
+func (r *Reconciler) owed(desired []Desired) map[string]string {
+	owed, err := r.intents.Owed()
+	if err != nil {
+		r.log.Warn("reading owed restarts", zap.Error(err))
+		return map[string]string{}
+	}
+	keep := map[string]string{}
+	for _, d := range desired {
+		if h, ok := owed[d.App]; ok && (d.Content == nil || h == UnitHash(d.Content)) {
+			keep[d.App] = h
+		}
+	}
+	if !sameOwed(keep, owed) {
+		if err := r.intents.SetOwed(keep); err != nil {
+			r.log.Warn("recording owed restarts", zap.Error(err))
+		}
+	}
+	return keep
+}
+
+// takeBackground turns ended pulls and builds into retries (failures) or
+// forgets their retry (success).
+func (r *Reconciler) takeBackground(now time.Time) {
+	for app, err := range r.bg.takeEnded() {
+		if err == nil {
+			delete(r.retry, app)
+			continue
+		}
+		var pe *PrepError
+		op := OpPull
+		if errors.As(err, &pe) {
+			op = pe.Op
+		}
+		r.noteRetry(app, op, err, now)
+	}
+}
+
+// noteRetry records a failed step and when to try it again.
+func (r *Reconciler) noteRetry(app string, op Op, err error, now time.Time) {
+	rt := r.retry[app]
+	if rt == nil {
+		rt = &Retry{}
+		r.retry[app] = rt
+	}
+	rt.Op, rt.Err = op, err.Error()
+	rt.Failures++
+	d := retryDelay(op, rt.Failures)
+	rt.Next = now.Add(d)
+	r.log.Error("step failed; retrying with backoff", zap.String("app", app), zap.String("step", op.String()),
+		zap.Error(err), zap.Int("failures", rt.Failures), zap.Duration("next_in", d))
+}
+
+// takeLate applies the results of jobs that came after their pass.
+func (r *Reconciler) takeLate() {
+	r.lateMu.Lock()
+	late := r.late
+	r.late = map[string]string{}
+	r.lateMu.Unlock()
+	if len(late) == 0 {
+		return
+	}
+	owed, _ := r.intents.Owed()
+	changed := false
+	for app, res := range late {
+		if _, ok := owed[app]; ok {
+			delete(owed, app)
+			changed = true
+		}
+		if res != "done" {
+			r.failed[app] = fmt.Sprintf("%s.service: job %s", app, res)
+		}
+	}
+	if changed {
+		if err := r.intents.SetOwed(owed); err != nil {
+			r.log.Warn("recording owed restarts", zap.Error(err))
+		}
+	}
+}
+
+// lateJob waits in the background for a job's result that did not come
+// within the pass.
+func (r *Reconciler) lateJob(act Action, ch <-chan string) {
+	go func() {
+		res := "timeout"
+		select {
+		case res = <-ch:
+		case <-time.After(jobTimeout):
+		}
+		r.lateMu.Lock()
+		r.late[act.App] = res
+		r.lateMu.Unlock()
+		r.log.Info(act.Op.String()+" job ended", zap.String("app", act.App), zap.String("result", res))
+		if r.wake != nil {
+			r.wake()
+		}
+	}()
 }
 
 // Pass runs one Observe -> Plan -> Apply pass and returns the status after
@@ -203,22 +418,51 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	r.logProblems(desired)
 	var applyErr error
 	if !p.Empty() {
-		var res Applied
-		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u}
+		owed := r.commit(p, desired)
+		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Late: r.lateJob,
+			Background: func(act Action) bool { r.bg.start(r.p, act); return true }}
 		if r.cfg.Mode == units.System {
 			env.Journal = "journalctl -u"
 		}
+		var res Applied
 		res, applyErr = Apply(ctx, env, r.log, p)
-		r.afterApply(p, res)
+		r.afterApply(p, res, owed)
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
+			w2.Podman, w2.Containers, w2.Images = w.Podman, w.Containers, w.Images
 			w = w2
 		}
 	}
-	r.status = r.makeStatus(desired, w)
+	r.status = r.makeStatus(desired, w, p)
 	r.status.LastPass = PassStats{Apps: len(desired), Actions: len(p.Actions), Wall: time.Since(start), CPU: cpuTime() - cpu0,
 		DBusCalls: r.calls.dbus.Load() - dbus0, PodmanCalls: r.calls.podman.Load() - pod0}
 	return r.status, applyErr
+}
+
+// commit records, before anything is written, the starts and restarts
+// the plan owes, so a daemon killed half-way finishes them when it comes
+// back; and forgets a person's stop of apps whose declaration was edited.
+func (r *Reconciler) commit(p *Plan, desired []Desired) map[string]string {
+	owed, err := r.intents.Owed()
+	if err != nil {
+		owed = map[string]string{}
+	}
+	content := map[string][]byte{}
+	for _, d := range desired {
+		content[d.App] = d.Content
+	}
+	before := copyMap(owed)
+	for _, a := range p.Actions {
+		if (a.Op == OpStart || a.Op == OpRestart) && content[a.App] != nil {
+			owed[a.App] = UnitHash(content[a.App])
+		}
+	}
+	if !sameOwed(before, owed) {
+		if err := r.intents.SetOwed(owed); err != nil {
+			r.log.Warn("recording owed restarts; a daemon killed now may leave an app on its old unit until the next edit", zap.Error(err))
+		}
+	}
+	return owed
 }
 
 func unitNames(ds []Desired) []string {
@@ -254,8 +498,9 @@ func (r *Reconciler) logProblems(desired []Desired) {
 	}
 }
 
-// afterApply updates backoff and error memory from what was done.
-func (r *Reconciler) afterApply(p *Plan, res Applied) {
+// afterApply updates backoff, retries, owed restarts, a person's stops and
+// error memory from what was done.
+func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 	now := r.now()
 	// A backoff restart counts whether or not its job succeeded: the next
 	// one waits longer either way.
@@ -276,22 +521,33 @@ func (r *Reconciler) afterApply(p *Plan, res Applied) {
 				zap.Int("restarts", b.Failures), zap.Duration("next_in", delay(b.Failures)))
 		}
 	}
+	inFlight := map[string]bool{}
+	for _, a := range res.InFlight {
+		inFlight[a.App] = true
+	}
+	failedOp := map[string]Op{}
+	for _, a := range p.Actions {
+		if _, ok := res.Failed[a.App]; ok {
+			if _, seen := failedOp[a.App]; !seen {
+				failedOp[a.App] = a.Op
+			}
+		}
+	}
 	for app, err := range res.Failed {
+		if app == "" {
+			continue // the reload: owed restarts bring it back
+		}
 		var pe *PrepError
-		if !errors.As(err, &pe) {
+		op := failedOp[app]
+		if errors.As(err, &pe) {
+			op = pe.Op
+		}
+		// A start or restart job that ran and failed is the unit's own
+		// failure: systemd's state and the crash backoff handle it.
+		if (op == OpStart || op == OpRestart) && strings.Contains(err.Error(), " job ") {
 			continue
 		}
-		b := r.backoff[app]
-		if b == nil {
-			b = &Backoff{}
-			r.backoff[app] = b
-		}
-		b.Failures++
-		b.Last = now
-		b.Next = now.Add(delay(b.Failures - 1))
-		b.PrepErr = err.Error()
-		r.log.Error("cannot prepare app; retrying with backoff", zap.String("app", app), zap.String("step", pe.Op.String()),
-			zap.Error(pe.Err), zap.Duration("next_in", delay(b.Failures-1)))
+		r.noteRetry(app, op, err, now)
 	}
 	for app, w := range res.Warnings {
 		if r.warnings[app] != w {
@@ -299,22 +555,50 @@ func (r *Reconciler) afterApply(p *Plan, res Applied) {
 		}
 		r.warnings[app] = w
 	}
+	changedOwed := false
 	for _, a := range res.Done {
-		if b := r.backoff[a.App]; b != nil && b.PrepErr != "" && (a.Op == OpStart || a.Op == OpRestart) {
-			delete(r.backoff, a.App) // prepared and started: the wait is over
-		}
 		if a.Op == OpStart || a.Op == OpRestart || a.Op == OpStop {
 			delete(r.held, a.App)
 		}
-		switch {
-		case a.Op == OpRestart || a.Op == OpRemove || (a.Op == OpStart && a.Reason == "new"):
+		if a.Op == OpRestart || a.Op == OpRemove || (a.Op == OpStart && a.Reason == "new") {
 			delete(r.backoff, a.App)
 		}
-		delete(r.failed, a.App)
+		if a.Op == OpWrite && (a.Reason == "changed" || a.Reason == "new") {
+			if err := r.intents.SetStopped(a.App, false); err != nil {
+				r.log.Warn("forgetting a stop after an edit", zap.String("app", a.App), zap.Error(err))
+			}
+		}
+		if (a.Op == OpStart || a.Op == OpRestart || a.Op == OpRemove) && !inFlight[a.App] {
+			if _, ok := owed[a.App]; ok {
+				delete(owed, a.App)
+				changedOwed = true
+			}
+		}
+		if _, failed := res.Failed[a.App]; !failed {
+			delete(r.failed, a.App)
+			if a.Op == OpStart || a.Op == OpRestart || a.Op == OpWrite || a.Op == OpEnable {
+				if rt := r.retry[a.App]; rt != nil && rt.Op == a.Op {
+					delete(r.retry, a.App)
+				}
+			}
+		}
 	}
-	for _, a := range p.Actions {
-		if err, ok := res.Failed[a.App]; ok {
-			r.failed[a.App] = err.Error()
+	for app, err := range res.Failed {
+		if app == "" {
+			continue
+		}
+		r.failed[app] = err.Error()
+		// A job that ran and failed settled what was owed.
+		if strings.Contains(err.Error(), " job ") {
+			if _, ok := owed[app]; ok {
+				delete(owed, app)
+				changedOwed = true
+			}
+		}
+	}
+	if changedOwed {
+		if err := r.intents.SetOwed(owed); err != nil {
+			r.log.Warn("recording owed restarts", zap.Error(err))
 		}
 	}
 }
@@ -324,8 +608,8 @@ func (r *Reconciler) afterApply(p *Plan, res Applied) {
 const healthPoll = 2 * time.Second
 
 // NextWake is when the next pass is due besides the timer: a pending
-// backoff restart, or a start waiting for a dependency's health (zero if
-// none).
+// backoff restart or retry, or a start waiting for a dependency's health
+// (zero if none).
 func (r *Reconciler) NextWake() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -336,6 +620,11 @@ func (r *Reconciler) NextWake() time.Time {
 	for _, b := range r.backoff {
 		if t.IsZero() || b.Next.Before(t) {
 			t = b.Next
+		}
+	}
+	for _, rt := range r.retry {
+		if t.IsZero() || rt.Next.Before(t) {
+			t = rt.Next
 		}
 	}
 	return t
@@ -360,10 +649,18 @@ func (r *Reconciler) Units() map[string]bool {
 	return out
 }
 
-func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
-	s := Status{Time: r.now()}
+func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
+	s := Status{SchemaVersion: StatusSchemaVersion, Time: r.now(), Pid: os.Getpid()}
+	if r.dirErr != "" {
+		s.Problems = append(s.Problems, "cannot read "+r.cfg.DeclDir+": "+r.dirErr+"; every app keeps running as it is")
+	}
+	if r.podErr != "" {
+		s.Problems = append(s.Problems, "podman API unavailable: "+r.podErr)
+	}
+	stopped, _ := r.intents.Stopped()
+	running := r.bg.Running()
 	for _, d := range desired {
-		a := AppStatus{App: d.App, Unit: d.Unit, Source: d.Source, Declaration: "ok", Enabled: d.Enabled}
+		a := AppStatus{App: d.App, Unit: d.Unit, Source: d.Source, Declaration: "ok", Enabled: d.Enabled, StoppedByUser: stopped[d.App]}
 		if d.Problem != "" {
 			a.Declaration, a.Problem = "invalid", d.Problem
 		}
@@ -381,8 +678,12 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
 			a.LastError = dg.msg // the cause, beside which a failed job says little
 		}
 		a.Warning = r.warnings[d.App]
-		if b := r.backoff[d.App]; b != nil && b.PrepErr != "" {
-			a.PodmanError = b.PrepErr
+		if rt := r.retry[d.App]; rt != nil {
+			a.PodmanError, a.NextRetry = rt.Err, rt.Next
+			a.LastError = ""
+		}
+		if pr, ok := running[d.App]; ok {
+			a.Preparing = &pr
 		}
 		if c, ok := w.Containers[d.App]; ok {
 			a.ContainerID, a.ContainerState, a.Image, a.ImageID, a.Health = c.ID, c.State, c.Image, c.ImageID, c.Health
@@ -390,25 +691,44 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World) Status {
 		} else if d.Decl != nil {
 			a.Image = d.Decl.ImageRef()
 		}
+		a.Condition = a.condition()
 		s.Apps = append(s.Apps, a)
+	}
+	for _, pr := range p.Problems {
+		if pr.App == "" {
+			s.Problems = append(s.Problems, pr.Message)
+		}
 	}
 	return s
 }
 
+// StatusSchemaVersion is the version of the status JSON (the daemon's
+// status file and `ynhd status --json`); it changes when a key changes
+// meaning or goes away.
+const StatusSchemaVersion = 1
+
 // AppStatus is one app's state as ynhd sees it.
 type AppStatus struct {
-	App          string    `json:"app"`
-	Unit         string    `json:"unit"`
-	Source       string    `json:"source"`
-	Declaration  string    `json:"declaration"` // ok or invalid
-	Problem      string    `json:"problem,omitempty"`
-	Enabled      bool      `json:"enabled"`
+	App         string `json:"app"`
+	Unit        string `json:"unit"`
+	Source      string `json:"source"`
+	Declaration string `json:"declaration"` // ok or invalid
+	Problem     string `json:"problem,omitempty"`
+	// Condition sums the state up in one word (see Condition).
+	Condition string `json:"condition"`
+	Enabled   bool   `json:"enabled"`
+	// StoppedByUser is set after `ynhd stop`: the app stays stopped until
+	// `ynhd start` or an edit.
+	StoppedByUser bool `json:"stopped_by_user"`
+	// ActiveState and SubState are systemd's (or "absent": no unit file).
 	ActiveState  string    `json:"active_state"`
 	SubState     string    `json:"sub_state"`
-	Restarts     int       `json:"restarts"` // restarts by ynhd's backoff
+	Restarts     int       `json:"restarts"` // restarts by ynhd's crash backoff
 	CrashLooping bool      `json:"crash_looping"`
 	NextRetry    time.Time `json:"next_retry,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// Preparing is the pull or build running for the app.
+	Preparing *Preparation `json:"preparing,omitempty"`
 	// From podman, when its API is available.
 	ContainerID    string    `json:"container_id,omitempty"`
 	ContainerState string    `json:"container_state,omitempty"`
@@ -417,8 +737,8 @@ type AppStatus struct {
 	Health         string    `json:"health,omitempty"`
 	Ports          []string  `json:"ports,omitempty"`
 	Since          time.Time `json:"since,omitzero"`
-	// PodmanError is why the app's image, volume or network could not be
-	// prepared; it retries with backoff.
+	// PodmanError is why a step for the app failed (a pull, a build, a
+	// volume, a unit write); it is retried at NextRetry.
 	PodmanError string `json:"podman_error,omitempty"`
 	// Warning is a problem that does not stop the app.
 	Warning string `json:"warning,omitempty"`
@@ -426,21 +746,34 @@ type AppStatus struct {
 
 // Status is every app's state after a pass.
 type Status struct {
-	Time time.Time   `json:"time"`
+	SchemaVersion int       `json:"schema_version"`
+	Time          time.Time `json:"time"`
+	// Pid is the daemon's process id, so a reader can tell a status left
+	// by a daemon that is gone.
+	Pid  int         `json:"pid,omitempty"`
 	Apps []AppStatus `json:"apps"`
+	// Problems are not about one app (the directory cannot be read,
+	// podman does not answer).
+	Problems []string `json:"problems,omitempty"`
 	// LastPass is what the pass that produced this status cost.
 	LastPass PassStats `json:"last_pass"`
 }
 
+// Conditions, in the order Summary counts them.
+var conditions = []string{"running", "starting", "pulling", "building", "stopped", "disabled", "failing", "invalid"}
+
 // Summary is a one-line account such as "5 apps: 4 running, 1 failing".
 func (s Status) Summary() string {
 	counts := map[string]int{}
-	order := []string{"running", "starting", "stopped", "disabled", "failing", "invalid"}
 	for _, a := range s.Apps {
-		counts[a.Condition()]++
+		c := a.Condition
+		if c == "" {
+			c = a.condition()
+		}
+		counts[c]++
 	}
 	var parts []string
-	for _, k := range order {
+	for _, k := range conditions {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
@@ -456,15 +789,30 @@ func (s Status) Summary() string {
 	return head + ": " + strings.Join(parts, ", ")
 }
 
-// Condition sums an app's state up in one word: running, starting,
-// stopped, disabled, failing or invalid.
-func (a AppStatus) Condition() string {
+// Failing reports whether any app is failing or invalid.
+func (s Status) Failing() bool {
+	for _, a := range s.Apps {
+		if c := a.condition(); c == "failing" || c == "invalid" {
+			return true
+		}
+	}
+	return false
+}
+
+// ConditionOf sums an app's state up in one word (see AppStatus.Condition).
+func ConditionOf(a AppStatus) string { return a.condition() }
+
+// condition sums an app's state up in one word: running, starting,
+// pulling, building, stopped, disabled, failing or invalid.
+func (a AppStatus) condition() string {
 	switch {
 	case a.Declaration == "invalid":
 		return "invalid"
+	case a.Preparing != nil && a.ActiveState != "active":
+		return a.Preparing.Kind
 	case a.CrashLooping || a.LastError != "" || a.PodmanError != "":
 		return "failing"
-	case a.ActiveState == "failed" && a.Enabled:
+	case a.ActiveState == "failed" && a.Enabled && !a.StoppedByUser:
 		return "failing"
 	case a.ActiveState == "active" || a.ActiveState == "reloading":
 		return "running"
@@ -487,8 +835,6 @@ func (r *Reconciler) Snapshot(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if r.p != nil {
-		_ = observePodman(ctx, r.p, w, desired) // status works without it
-	}
-	return r.makeStatus(desired, w), nil
+	r.observePodman(ctx, w, desired) // status works without it
+	return r.makeStatus(desired, w, &Plan{}), nil
 }

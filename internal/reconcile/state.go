@@ -93,9 +93,6 @@ type World struct {
 
 // Backoff is the restart history of one app that keeps failing.
 type Backoff struct {
-	// PrepErr is set while the app waits to retry a failed pull, build,
-	// volume or network: nothing else is done for it until Next.
-	PrepErr string
 	// GaveUp is set when systemd stopped restarting the unit.
 	GaveUp   bool
 	Failures int       // restarts by ynhd since it last ran steadily
@@ -132,3 +129,35 @@ func delay(n int) time.Duration {
 
 // CrashLooping reports whether the app is considered crash-looping.
 func (b *Backoff) CrashLooping() bool { return b != nil && (b.GaveUp || b.Failures >= crashLoopAfter) }
+
+// Retry is the wait before an app's failed pull, build or apply step (a
+// unit write, an enable, a job that could not be queued) is tried again.
+// It is not a crash: nothing restarts the app because of it, and the app
+// is not counted as crash-looping.
+type Retry struct {
+	Op       Op
+	Err      string
+	Failures int
+	Next     time.Time
+}
+
+// Waits before a failed step is tried again: a pull or build (which
+// involves a registry or a long build) from prepRetryBase, any other step
+// (a write on a full disk, a D-Bus call during a manager re-exec) from
+// applyRetryBase; both double up to retryMax.
+const (
+	prepRetryBase  = 30 * time.Second
+	applyRetryBase = 2 * time.Second
+	retryMax       = 5 * time.Minute
+)
+
+func retryDelay(op Op, failures int) time.Duration {
+	d := applyRetryBase
+	if op == OpPull || op == OpBuild || op == OpVolume || op == OpNetwork || op == OpUser {
+		d = prepRetryBase
+	}
+	for i := 1; i < failures && d < retryMax; i++ {
+		d *= 2
+	}
+	return min(d, retryMax)
+}
