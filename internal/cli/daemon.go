@@ -2,16 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
-	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/reconcile"
+	"github.com/ynhd/ynhd/internal/sdbus"
 	"github.com/ynhd/ynhd/internal/sysuser"
 	"github.com/ynhd/ynhd/internal/units"
 )
@@ -27,8 +29,11 @@ import (
 // layout is where one ynhd instance keeps its files.
 type layout struct {
 	declDir, unitDir, statusFile string
-	target                       string
-	system                       bool
+	// stateDir keeps what outlives a process: the lock, apps stopped by
+	// `ynhd stop`, owed restarts (see reconcile.Intents).
+	stateDir string
+	target   string
+	system   bool
 }
 
 // System mode's places: units where an administrator's go, and a status
@@ -36,12 +41,13 @@ type layout struct {
 const (
 	systemUnitDir    = "/etc/systemd/system"
 	systemStatusFile = "/run/ynhd/status.json"
+	systemStateDir   = "/var/lib/ynhd"
 )
 
 func (c *commonFlags) layout(e env) layout {
 	if c.system {
 		decl, _ := filepath.Abs(c.declDir(e))
-		return layout{declDir: decl, unitDir: systemUnitDir, statusFile: systemStatusFile, target: "multi-user.target", system: true}
+		return layout{declDir: decl, unitDir: systemUnitDir, statusFile: systemStatusFile, stateDir: systemStateDir, target: "multi-user.target", system: true}
 	}
 	cfg := os.Getenv("XDG_CONFIG_HOME")
 	if cfg == "" {
@@ -51,9 +57,14 @@ func (c *commonFlags) layout(e env) layout {
 	if run == "" {
 		run = filepath.Join(os.TempDir(), fmt.Sprintf("ynhd-%d", os.Getuid()))
 	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		state = filepath.Join(e.home, ".local", "state")
+	}
 	decl, _ := filepath.Abs(c.declDir(e))
 	return layout{
 		declDir:    decl,
+		stateDir:   filepath.Join(state, "ynhd"),
 		unitDir:    filepath.Join(cfg, "systemd", "user"),
 		statusFile: filepath.Join(run, "ynhd", "status.json"),
 		target:     "default.target",
@@ -77,7 +88,7 @@ func hostFacts(system bool) decl.Host {
 }
 
 // newReconciler makes the reconciler for a layout, equipped by equip.
-func newReconciler(ctx context.Context, l layout, e env, conn *sddbus.Conn, log *zap.Logger) *reconcile.Reconciler {
+func newReconciler(ctx context.Context, l layout, e env, conn reconcile.Manager, log *zap.Logger) *reconcile.Reconciler {
 	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
 	l.equip(ctx, conn, rec)
 	return rec
@@ -88,6 +99,7 @@ type equipable interface {
 	SetUnitLog(reconcile.UnitLog)
 	SetUsers(reconcile.Users)
 	SetPodman(reconcile.Podman)
+	SetIntents(reconcile.Intents)
 }
 
 // equip gives r what the layout's mode uses: the journal for failure
@@ -95,8 +107,9 @@ type equipable interface {
 // podman API (each app has its own storage, which its unit prepares); in
 // user mode the user's podman API, when it answers. It returns why the API
 // did not.
-func (l layout) equip(ctx context.Context, conn *sddbus.Conn, r equipable) error {
+func (l layout) equip(ctx context.Context, conn reconcile.Manager, r equipable) error {
 	r.SetUnitLog(journalTail{system: l.system})
+	r.SetIntents(reconcile.StateDir(l.stateDir))
 	if l.system {
 		r.SetUsers(&sysuser.Users{})
 		return nil
@@ -112,7 +125,7 @@ func (l layout) equip(ctx context.Context, conn *sddbus.Conn, r equipable) error
 // dialPodman connects to the user's podman API, starting podman.socket
 // through the manager first. Without it ynhd still works: the units pull
 // images and create volumes and networks themselves.
-func dialPodman(ctx context.Context, conn *sddbus.Conn) (*podman.Client, error) {
+func dialPodman(ctx context.Context, conn reconcile.Manager) (*podman.Client, error) {
 	ch := make(chan string, 1)
 	if _, err := conn.StartUnitContext(ctx, "podman.socket", "replace", ch); err == nil {
 		select {
@@ -137,20 +150,43 @@ func (j journalTail) Tail(ctx context.Context, unit string, lines int) (string, 
 }
 
 // connect opens a D-Bus connection to the user's systemd manager, or to
-// the system manager in system mode.
-func connect(system bool) (*sddbus.Conn, error) {
-	if system {
-		conn, err := sddbus.NewSystemConnectionContext(context.Background())
-		if err != nil {
+// the system manager in system mode (its private socket, else the bus;
+// see sdbus). The connection redials by itself when it is lost.
+func connect(system bool) (*sdbus.Bus, error) {
+	b := sdbus.New(system)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx); err != nil {
+		if system {
 			return nil, fmt.Errorf("connecting to the systemd system manager: %w (system mode runs as root on a host booted with systemd)", err)
 		}
-		return conn, nil
+		return nil, fmt.Errorf("connecting to the systemd user manager: %w (is this a login session with XDG_RUNTIME_DIR set? for another user, use systemctl --user -M USER@ or log in as them)", err)
 	}
-	conn, err := sddbus.NewUserConnectionContext(context.Background())
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the systemd user manager: %w (is this a login session with XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS set?)", err)
+	return b, nil
+}
+
+// lockState takes the state directory's lock for a command that acts, or
+// says who holds it.
+func lockState(l layout, e env, name string) (func(), bool) {
+	unlock, holder, err := reconcile.StateDir(l.stateDir).Lock()
+	switch {
+	case errors.Is(err, reconcile.ErrLocked):
+		who := "another ynhd process"
+		if holder > 0 {
+			who = fmt.Sprintf("another ynhd process (pid %d)", holder)
+		}
+		hint := "systemctl --user reload ynhd"
+		if l.system {
+			hint = "systemctl reload ynhd"
+		}
+		fmt.Fprintf(e.stderr, "ynhd %s: %s is applying declarations (it holds %s); the daemon applies them by itself: `%s` makes it pass now, `ynhd status` shows the result\n",
+			name, who, filepath.Join(l.stateDir, "lock"), hint)
+		return nil, false
+	case err != nil:
+		fmt.Fprintf(e.stderr, "ynhd %s: taking the lock in %s: %v\n", name, l.stateDir, err)
+		return nil, false
 	}
-	return conn, nil
+	return unlock, true
 }
 
 func cmdRun(args []string, e env) int {
@@ -171,13 +207,19 @@ func cmdRun(args []string, e env) int {
 		return exitProblem
 	}
 	defer log.Sync()
+	logging.IgnoreSIGPIPE()
+	l := c.layout(e)
+	unlock, ok := lockState(l, e, "run")
+	if !ok {
+		return exitProblem
+	}
+	defer unlock()
 	conn, err := connect(c.system)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitProblem
 	}
 	defer conn.Close()
-	l := c.layout(e)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
@@ -201,17 +243,26 @@ func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, 
 	if _, err := parseFlags(fs, args); err != nil {
 		return nil, layout{}, nil, flagExit(err)
 	}
+	l := c.layout(e)
+	release := func() {}
+	if name == "apply" {
+		unlock, ok := lockState(l, e, name)
+		if !ok {
+			return nil, layout{}, nil, exitProblem
+		}
+		release = unlock
+	}
 	conn, err := connect(c.system)
 	if err != nil {
+		release()
 		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", name, err)
 		return nil, layout{}, nil, exitProblem
 	}
-	l := c.layout(e)
 	log, _ := logging.New(logging.Options{Level: zapcore.InfoLevel, Output: e.stderr, ForceConsole: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec := newReconciler(ctx, l, e, conn, log.Named("apply"))
-	return rec, l, conn.Close, -1
+	rec := newReconciler(ctx, l, e, conn, log.Named(name))
+	return rec, l, func() { rec.Close(); conn.Close(); release() }, -1
 }
 
 func cmdPlan(args []string, e env) int {
@@ -220,7 +271,9 @@ func cmdPlan(args []string, e env) int {
 		return code
 	}
 	defer done()
-	p, err := rec.Plan(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := rec.Plan(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd plan: %v\n", err)
 		return exitProblem
@@ -232,13 +285,28 @@ func cmdPlan(args []string, e env) int {
 	return exitOK
 }
 
+// applyPasses bounds how many passes `ynhd apply` makes while pulls and
+// builds finish.
+const applyPasses = 20
+
 func cmdApply(args []string, e env) int {
 	rec, _, done, code := oneShot(args, e, "apply")
 	if code >= 0 {
 		return code
 	}
 	defer done()
-	st, err := rec.Pass(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
+	defer cancel()
+	var st reconcile.Status
+	var err error
+	for i := 0; i < applyPasses; i++ {
+		st, err = rec.Pass(ctx)
+		if !rec.Busy() {
+			break
+		}
+		fmt.Fprintln(e.stderr, "waiting for pulls and builds...")
+		rec.WaitBackground(ctx)
+	}
 	fmt.Fprintln(e.stdout, st.Summary())
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd apply: %v\n", err)
@@ -247,8 +315,13 @@ func cmdApply(args []string, e env) int {
 	return exitOK
 }
 
-// cmdUnit runs start, stop or restart of one app's unit and waits for the
-// job.
+// unitTimeout bounds `ynhd start|stop|restart`.
+const unitTimeout = 10 * time.Minute
+
+// cmdUnit runs start, stop or restart of one declared app's unit and waits
+// for the job. stop records that a person stopped the app, so the daemon
+// leaves it stopped until `ynhd start`, `ynhd restart` or an edit of its
+// declaration; start and restart clear that.
 func cmdUnit(verb string, args []string, e env) int {
 	var c commonFlags
 	fs := newFlagSet(verb, e, &c)
@@ -260,14 +333,26 @@ func cmdUnit(verb string, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "usage: ynhd %s APP\n", verb)
 		return exitUsage
 	}
+	l := c.layout(e)
+	app := pos[0]
+	if code := requireApp(l, e, verb, app); code >= 0 {
+		return code
+	}
+	intents := reconcile.StateDir(l.stateDir)
+	// The intent first: a pass between the job and the record would undo
+	// the stop.
+	if err := intents.SetStopped(app, verb == "stop"); err != nil {
+		fmt.Fprintf(e.stderr, "ynhd %s %s: recording it in %s: %v\n", verb, app, l.stateDir, err)
+		return exitProblem
+	}
 	conn, err := connect(c.system)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd %s: %v\n", verb, err)
 		return exitProblem
 	}
 	defer conn.Close()
-	unit := pos[0] + ".service"
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	unit := app + ".service"
+	ctx, cancel := context.WithTimeout(context.Background(), unitTimeout)
 	defer cancel()
 	ch := make(chan string, 1)
 	switch verb {
@@ -281,11 +366,17 @@ func cmdUnit(verb string, args []string, e env) int {
 		_, err = conn.RestartUnitContext(ctx, unit, "replace", ch)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ynhd %s %s: %v\n", verb, pos[0], err)
+		fmt.Fprintf(e.stderr, "ynhd %s %s: %v\n", verb, app, err)
 		return exitProblem
 	}
-	if res := <-ch; res != "done" {
-		fmt.Fprintf(e.stderr, "ynhd %s %s: job %s; see ynhd logs %s\n", verb, pos[0], res, pos[0])
+	select {
+	case res := <-ch:
+		if res != "done" {
+			fmt.Fprintf(e.stderr, "ynhd %s %s: job %s; see ynhd logs %s\n", verb, app, res, app)
+			return exitProblem
+		}
+	case <-ctx.Done():
+		fmt.Fprintf(e.stderr, "ynhd %s %s: no result within %v; the job may still run: systemctl %sstatus %s\n", verb, app, unitTimeout, userFlag(l), unit)
 		return exitProblem
 	}
 	if verb == "stop" {
@@ -294,6 +385,36 @@ func cmdUnit(verb string, args []string, e env) int {
 		_ = conn.ResetFailedUnitContext(ctx, unit)
 	}
 	return exitOK
+}
+
+func userFlag(l layout) string {
+	if l.system {
+		return ""
+	}
+	return "--user "
+}
+
+// requireApp checks that app is declared in the layout's directory and
+// returns -1, or says which apps are and returns the exit code.
+func requireApp(l layout, e env, verb, app string) int {
+	files, err := decl.DeclarationFiles(l.declDir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd %s: reading %s: %v\n", verb, l.declDir, err)
+		return exitProblem
+	}
+	var apps []string
+	for _, f := range files {
+		if decl.AppName(f) == app {
+			return -1
+		}
+		apps = append(apps, decl.AppName(f))
+	}
+	list := "none"
+	if len(apps) > 0 {
+		list = strings.Join(apps, ", ")
+	}
+	fmt.Fprintf(e.stderr, "ynhd %s: no app named %q in %s; apps are: %s\n", verb, app, l.declDir, list)
+	return exitUsage
 }
 
 func cmdLogs(args []string, e env) int {
@@ -308,6 +429,9 @@ func cmdLogs(args []string, e env) int {
 	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "usage: ynhd logs [-f] [-n N] APP")
 		return exitUsage
+	}
+	if code := requireApp(c.layout(e), e, "logs", pos[0]); code >= 0 {
+		return code
 	}
 	jargs := []string{"journalctl", "--user", "-u", pos[0] + ".service", "--no-pager", "-n", fmt.Sprint(*lines)}
 	if c.system {

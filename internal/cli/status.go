@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -20,10 +22,14 @@ var lookPath = exec.LookPath
 // appReport is one line of `ynhd status`.
 type appReport struct {
 	reconcile.AppStatus
-	Condition string `json:"condition"`
 	// UnitRestarts counts systemd's own restarts of the unit (NRestarts).
 	UnitRestarts uint32 `json:"unit_restarts"`
 }
+
+// exitFailing is `ynhd status`'s exit code when an app is failing or its
+// declaration is invalid (as `systemctl is-active` uses 3 for "not
+// running").
+const exitFailing = 3
 
 func cmdStatus(args []string, e env) int {
 	var c commonFlags
@@ -43,47 +49,78 @@ func cmdStatus(args []string, e env) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rec := newReconciler(ctx, l, e, conn, log)
+	defer rec.Close()
 	st, err := rec.Snapshot(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
 		return exitProblem
 	}
-	// What only the daemon knows: its backoff and apply errors.
+	// What only the daemon knows: its backoff, retries, background work
+	// and apply errors. Its file is trusted only while the daemon that
+	// wrote it runs.
 	daemonSt, derr := daemon.ReadStatus(l.statusFile)
+	running := derr == nil && daemonRunning(ctx, conn, daemonSt.Pid)
 	byApp := map[string]reconcile.AppStatus{}
-	if derr == nil {
+	if running {
 		for _, a := range daemonSt.Apps {
 			byApp[a.App] = a
 		}
+		st.Problems = daemonSt.Problems
 	}
 	var reports []appReport
-	for _, a := range st.Apps {
+	for i, a := range st.Apps {
 		if d, ok := byApp[a.App]; ok {
 			a.Restarts, a.CrashLooping, a.NextRetry, a.LastError = d.Restarts, d.CrashLooping, d.NextRetry, d.LastError
-			a.PodmanError, a.Warning = d.PodmanError, d.Warning
+			a.PodmanError, a.Warning, a.Preparing = d.PodmanError, d.Warning, d.Preparing
+			a.Condition = ""
+			a.Condition = reconcile.ConditionOf(a)
+			st.Apps[i] = a
 		}
-		r := appReport{AppStatus: a, Condition: a.Condition()}
+		r := appReport{AppStatus: a}
 		if p, err := conn.GetUnitTypePropertyContext(ctx, a.Unit, "Service", "NRestarts"); err == nil {
 			r.UnitRestarts, _ = p.Value.Value().(uint32)
 		}
 		reports = append(reports, r)
 	}
+	code := exitOK
+	if st.Failing() {
+		code = exitFailing
+	}
+	daemonState := "running"
+	if !running {
+		daemonState = "not running"
+	}
 	if *asJSON {
 		out := struct {
-			Summary string      `json:"summary"`
-			Daemon  bool        `json:"daemon_status_file"`
-			Apps    []appReport `json:"apps"`
-		}{st.Summary(), derr == nil, reports}
+			SchemaVersion int         `json:"schema_version"`
+			Summary       string      `json:"summary"`
+			Daemon        string      `json:"daemon"`
+			Problems      []string    `json:"problems,omitempty"`
+			Apps          []appReport `json:"apps"`
+		}{reconcile.StatusSchemaVersion, st.Summary(), daemonState, st.Problems, reports}
+		if out.Apps == nil {
+			out.Apps = []appReport{}
+		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
-		return exitOK
+		return code
 	}
 	fmt.Fprintln(e.stdout, st.Summary())
+	if !running {
+		unit := "systemctl --user start ynhd"
+		if c.system {
+			unit = "systemctl start ynhd"
+		}
+		fmt.Fprintf(e.stdout, "the ynhd daemon is not running: nothing keeps these apps as declared (%s); restart counts and errors below are systemd's only\n", unit)
+	}
+	for _, p := range st.Problems {
+		fmt.Fprintln(e.stdout, p)
+	}
 	if len(reports) == 0 {
 		fmt.Fprintf(e.stdout, "no declarations in %s\n", l.declDir)
-		return exitOK
+		return code
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tSTATE\tUNIT\tCONTAINER\tHEALTH\tIMAGE\tPORTS\tSINCE\tRESTARTS")
@@ -105,19 +142,40 @@ func cmdStatus(args []string, e env) int {
 	}
 	tw.Flush()
 	for _, r := range reports {
-		for _, line := range strings.Split(strings.TrimSpace(r.Problem+"\n"+r.LastError+"\n"+r.Warning), "\n") {
+		if r.Preparing != nil {
+			fmt.Fprintf(e.stdout, "%s: %s\n", r.App, r.Preparing)
+		}
+		if r.StoppedByUser {
+			fmt.Fprintf(e.stdout, "%s: stopped with ynhd stop; ynhd start %s (or an edit) starts it again\n", r.App, r.App)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(r.Problem+"\n"+r.LastError+"\n"+r.PodmanError+"\n"+r.Warning), "\n") {
 			if line != "" {
 				fmt.Fprintf(e.stdout, "%s: %s\n", r.App, line)
 			}
 		}
-		if r.CrashLooping && !r.NextRetry.IsZero() {
+		switch {
+		case r.CrashLooping && !r.NextRetry.IsZero():
 			fmt.Fprintf(e.stdout, "%s: crash-looping; next restart in %s\n", r.App, time.Until(r.NextRetry).Round(time.Second))
+		case r.PodmanError != "" && !r.NextRetry.IsZero():
+			fmt.Fprintf(e.stdout, "%s: retrying in %s\n", r.App, max(time.Until(r.NextRetry), 0).Round(time.Second))
 		}
 	}
-	if derr != nil {
-		fmt.Fprintln(e.stdout, "(the ynhd daemon is not running or has not finished a pass: restart counts and errors are systemd's only)")
+	return code
+}
+
+// daemonRunning reports whether the daemon that wrote a status file runs:
+// its process exists and ynhd.service is active (the unit is how people
+// run it; a daemon run by hand counts when its process exists).
+func daemonRunning(ctx context.Context, conn reconcile.Manager, pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil && !errors.Is(syscall.Kill(pid, 0), syscall.EPERM) {
+		return false
 	}
-	return exitOK
+	p, err := conn.GetUnitPropertyContext(ctx, "ynhd.service", "MainPID")
+	if err != nil {
+		return true
+	}
+	main, _ := p.Value.Value().(uint32)
+	return main == 0 || int(main) == pid
 }
 
 func orDash(s string) string {

@@ -2,27 +2,34 @@
 // with the systemd manager at start, on a timer, when declarations or
 // ynhd's unit files change (fsnotify), when one of its units changes state
 // (D-Bus signals, taken as hints: the timer re-reads everything), when a
-// failing app's backoff falls due, and on SIGHUP. It speaks sd_notify:
-// READY=1 after the first pass, STATUS= with a one-line summary,
-// RELOADING=1 around SIGHUP, and watchdog pings.
+// failing app's backoff or a failed step's retry falls due, when a
+// background pull or build ends, and on SIGHUP. It speaks sd_notify:
+// READY=1 once it watches and has looked at the manager (slow work comes
+// after), STATUS= with a one-line summary, RELOADING=1 around SIGHUP, and
+// watchdog pings only while passes can observe the manager.
+//
+// Nothing it depends on is trusted to answer: every D-Bus and podman call
+// has a deadline, the D-Bus connection is redialled when lost, a pass
+// that cannot observe is retried with backoff, and a declarations
+// directory that cannot be read keeps every app as it is.
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
-	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 
-	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/reconcile"
 	"github.com/ynhd/ynhd/internal/sdnotify"
 )
@@ -35,9 +42,22 @@ const (
 	fileDebounce = 100 * time.Millisecond
 	// unitDebounce gathers the state changes of a start or stop.
 	unitDebounce = time.Second
-	// passTimeout bounds one pass, so the watchdog only fires when the
-	// loop is truly stuck.
+	// passTimeout bounds one pass; every call in it has its own, shorter
+	// deadline, so this only guards against a bug.
 	passTimeout = 4 * time.Minute
+	// minPassGap is the least time between the end of one pass and the
+	// start of the next, whatever asks for it: no loop spins.
+	minPassGap = 50 * time.Millisecond
+	// failedPassBackoff is the wait after a pass that could not observe
+	// the manager, doubling up to maxFailedPassBackoff.
+	failedPassBackoff    = time.Second
+	maxFailedPassBackoff = 30 * time.Second
+	// stallLimit is how long passes may fail to observe the manager
+	// before the daemon stops feeding the watchdog, so that systemd
+	// restarts it.
+	stallLimit = 3 * time.Minute
+	// firstLookTimeout bounds the observation made before READY=1.
+	firstLookTimeout = 20 * time.Second
 )
 
 // Config configures the daemon.
@@ -51,11 +71,11 @@ type Config struct {
 }
 
 // Conn is the D-Bus connection the daemon needs: the reconciler's Manager
-// plus signal subscription.
+// plus unit property signals, attached again after every reconnection
+// (see sdbus.Bus).
 type Conn interface {
 	reconcile.Manager
-	Subscribe() error
-	SetPropertiesSubscriber(updateCh chan<- *sddbus.PropertiesUpdate, errCh chan<- error)
+	Subscribe(updateCh chan<- *sddbus.PropertiesUpdate, errCh chan<- error) error
 }
 
 // Daemon runs the loop.
@@ -66,6 +86,12 @@ type Daemon struct {
 	rec    *reconcile.Reconciler
 	notify *sdnotify.Notifier
 	alive  chan struct{}
+	wake   chan struct{}
+	// started is when Run began; the watchdog allows stallLimit from it.
+	started time.Time
+	// lastStatus is the status file's last content, written only when it
+	// changes.
+	lastStatus []byte
 }
 
 // New returns a daemon over conn. The unit directory is installed into
@@ -75,14 +101,22 @@ func New(cfg Config, conn Conn, log *zap.Logger, target string) *Daemon {
 		cfg.Interval = DefaultInterval
 	}
 	files := reconcile.UnitDir{Path: cfg.UnitDir, Target: target}
-	return &Daemon{
+	d := &Daemon{
 		cfg:    cfg,
 		log:    log,
 		conn:   conn,
 		rec:    reconcile.New(cfg.Reconcile, conn, files, log.Named("reconcile"), nil),
 		notify: sdnotify.New(),
 		alive:  make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
 	}
+	d.rec.SetWake(func() {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	})
+	return d
 }
 
 // SetPodman gives the daemon the podman API (see reconcile.SetPodman).
@@ -96,31 +130,32 @@ func (d *Daemon) SetUnitLog(l reconcile.UnitLog) { d.rec.SetUnitLog(l) }
 // reconcile.SetUsers).
 func (d *Daemon) SetUsers(u reconcile.Users) { d.rec.SetUsers(u) }
 
+// SetIntents gives the daemon the record of stops and owed restarts that
+// outlives it (see reconcile.Intents).
+func (d *Daemon) SetIntents(i reconcile.Intents) { d.rec.SetIntents(i) }
+
 // Run loops until ctx is done. It returns an error only when it cannot
 // start (no declarations directory can be made, no watcher).
 func (d *Daemon) Run(ctx context.Context) error {
 	log := d.log
+	d.started = time.Now()
+	defer d.rec.Close()
 	for _, dir := range []string{d.cfg.Reconcile.DeclDir, d.cfg.UnitDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := newWatch(d.cfg.Reconcile.DeclDir, d.cfg.UnitDir, log)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	for _, dir := range []string{d.cfg.Reconcile.DeclDir, d.cfg.UnitDir} {
-		if err := w.Add(dir); err != nil {
-			return err
-		}
-	}
 	updates := make(chan *sddbus.PropertiesUpdate, 256)
 	subErrs := make(chan error, 16)
-	if err := d.conn.Subscribe(); err != nil {
+	unitsChanged := make(chan bool, 1) // true: an ActiveState changed
+	go d.drain(ctx, updates, subErrs, unitsChanged)
+	if err := d.conn.Subscribe(updates, subErrs); err != nil {
 		log.Warn("no unit state signals; relying on the timer", zap.Error(err))
-	} else {
-		d.conn.SetPropertiesSubscriber(updates, subErrs)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -128,7 +163,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	log.Info("starting", zap.String("declarations", d.cfg.Reconcile.DeclDir), zap.String("units", d.cfg.UnitDir),
 		zap.Duration("interval", d.cfg.Interval))
-	d.pass(ctx, "start")
+	// Ready once watching and after a first look at the manager: slow work
+	// (pulls, builds, slow starts) happens after, in passes that never
+	// hold the start-up back.
+	lctx, cancel := context.WithTimeout(ctx, firstLookTimeout)
+	if _, err := d.rec.Plan(lctx); err != nil {
+		log.Warn("first look at the manager failed; retrying in passes", zap.Error(err))
+	}
+	cancel()
 	d.notify.Ready()
 	go d.notify.RunWatchdog(ctx, d.healthy)
 
@@ -136,11 +178,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	heartbeat := time.NewTicker(5 * time.Second)
 	defer heartbeat.Stop()
-	soon := newTimer()    // debounced pass after events
-	backoff := newTimer() // a failing app's next restart
-	backoff.at(d.rec.NextWake())
-	reason := ""
+	s := &schedule{}
+	s.due("start", time.Now())
 	for {
+		// A wake time no later than the last pass was seen by that pass,
+		// which did what it could: it is not asked for again.
+		if nw := d.rec.NextWake(); nw.After(s.last) {
+			s.due("backoff", nw)
+		}
 		select {
 		case <-ctx.Done():
 			d.notify.Stopping()
@@ -149,73 +194,101 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			d.beat()
 		case <-ticker.C:
-			d.pass(ctx, "timer")
+			s.due("timer", time.Now())
 		case <-hup:
 			d.notify.Reloading()
-			d.pass(ctx, "reload")
+			d.pass(ctx, "reload", s)
 			d.notify.Ready()
-		case ev := <-w.Events:
-			if d.relevant(ev) {
-				reason = "files changed"
-				soon.after(fileDebounce)
+		case ev, ok := <-w.Events():
+			if ok && w.relevant(ev, d.rec.Units()) {
+				s.due("files changed", time.Now().Add(fileDebounce))
 			}
-		case err := <-w.Errors:
-			log.Warn("file watcher", zap.Error(err))
-			reason = "watcher overflow"
-			soon.after(fileDebounce)
-		case u := <-updates:
-			if d.rec.Units()[u.UnitName] {
-				if _, ok := u.Changed["ActiveState"]; ok && reason == "" {
-					reason = "unit state changed"
-				}
-				soon.after(unitDebounce)
+		case err, ok := <-w.Errors():
+			if ok {
+				log.Warn("file watcher", zap.Error(err))
+				s.due("watcher overflow", time.Now().Add(fileDebounce))
 			}
-		case err := <-subErrs:
-			log.Debug("unit signal subscription", zap.Error(err))
-		case <-soon.c():
-			if reason == "" {
+		case state := <-unitsChanged:
+			reason := "unit signal"
+			if state {
 				reason = "unit state changed"
 			}
-			d.pass(ctx, reason)
-			reason = ""
-		case <-backoff.c():
-			d.pass(ctx, "backoff")
+			s.due(reason, time.Now().Add(unitDebounce))
+		case <-d.wake:
+			s.due("background work ended", time.Now())
+		case <-s.c():
+			reason := s.take()
+			d.pass(ctx, reason, s)
+			if w.ensure() {
+				// The directory came back: what changed while it was
+				// away is read now.
+				s.due("declarations directory back", time.Now())
+			}
 		}
-		backoff.at(d.rec.NextWake())
 	}
 }
 
-// relevant filters file events: declarations (not dotfiles, editor swap or
-// backup files) and ynhd's own unit files.
-func (d *Daemon) relevant(ev fsnotify.Event) bool {
-	if ev.Op == fsnotify.Chmod {
-		return false
+// drain takes unit signals off go-systemd's channels as they come, so
+// they never fill (go-systemd logs to stderr when they are full), and
+// tells the loop, coalesced, that units of ours may have changed.
+func (d *Daemon) drain(ctx context.Context, updates <-chan *sddbus.PropertiesUpdate, errs <-chan error, out chan<- bool) {
+	for {
+		var state bool
+		select {
+		case <-ctx.Done():
+			return
+		case u := <-updates:
+			if !d.rec.Units()[u.UnitName] {
+				continue
+			}
+			_, state = u.Changed["ActiveState"]
+		case err := <-errs:
+			d.log.Debug("unit signal subscription", zap.Error(err))
+			continue
+		}
+		select {
+		case out <- state:
+		default:
+		}
 	}
-	dir, name := filepath.Dir(ev.Name), filepath.Base(ev.Name)
-	switch filepath.Clean(dir) {
-	case filepath.Clean(d.cfg.Reconcile.DeclDir):
-		return decl.IsDeclarationFile(name)
-	case filepath.Clean(d.cfg.UnitDir):
-		return d.rec.Units()[name] && !strings.HasPrefix(name, ".")
-	}
-	return false
 }
 
-// pass runs one reconcile pass and publishes its status.
-func (d *Daemon) pass(ctx context.Context, reason string) {
+// pass runs one reconcile pass, publishes its status and schedules what
+// follows a failure.
+func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 	d.beat()
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
 	start := time.Now()
 	st, err := d.rec.Pass(ctx)
 	d.beat()
-	if err != nil && !errors.Is(err, context.Canceled) {
+	s.ran(time.Now())
+	switch {
+	case err != nil && d.rec.Observed().Before(start):
+		// The pass could not even look: the manager or its bus is gone.
+		wait := s.failed()
+		if s.failures == 1 || s.failures%10 == 0 || err.Error() != s.lastErr {
+			d.log.Warn("pass failed; retrying", zap.String("reason", reason), zap.Int("failures", s.failures),
+				zap.Duration("next_in", wait), zap.Error(err))
+		}
+		s.lastErr = err.Error()
+		d.notify.Status("cannot reach the service manager: " + err.Error())
+		return
+	case err != nil && !errors.Is(err, context.Canceled):
 		d.log.Debug("pass had failures", zap.String("reason", reason), zap.Error(err))
 	}
+	if s.failures > 0 {
+		d.log.Info("passes work again", zap.Int("failed_passes", s.failures))
+	}
+	s.failures, s.lastErr = 0, ""
 	d.log.Debug("pass", zap.String("reason", reason), zap.Duration("took", time.Since(start)), zap.String("status", st.Summary()))
-	d.notify.Status(st.Summary())
+	summary := st.Summary()
+	if n := logging.Dropped(); n > 0 {
+		summary += fmt.Sprintf(" (%d log entries dropped)", n)
+	}
+	d.notify.Status(summary)
 	if d.cfg.StatusFile != "" {
-		if err := writeStatus(d.cfg.StatusFile, st); err != nil {
+		if err := d.writeStatus(st); err != nil {
 			d.log.Warn("writing status file", zap.String("file", d.cfg.StatusFile), zap.Error(err))
 		}
 	}
@@ -228,19 +301,107 @@ func (d *Daemon) beat() {
 	}
 }
 
-// healthy consumes the loop's heartbeat: the watchdog is fed only while the
-// loop keeps turning.
+// healthy consumes the loop's heartbeat: the watchdog is fed only while
+// the loop keeps turning and passes keep observing the manager.
 func (d *Daemon) healthy() bool {
 	select {
 	case <-d.alive:
-		return true
 	default:
 		return false
 	}
+	last := d.rec.Observed()
+	if last.IsZero() {
+		last = d.started
+	}
+	if time.Since(last) > stallLimit {
+		d.log.Error("no pass could observe the manager; letting the watchdog restart ynhd", zap.Duration("for", time.Since(last).Round(time.Second)))
+		return false
+	}
+	return true
 }
 
-// writeStatus writes st as JSON atomically.
-func writeStatus(path string, st reconcile.Status) error {
+// schedule decides when the next pass runs: the earliest time anything
+// asked for, never sooner than minPassGap after the last pass, and not
+// before a failed pass's backoff.
+type schedule struct {
+	at       time.Time // zero: nothing due
+	reason   string
+	last     time.Time
+	notUntil time.Time
+	failures int
+	lastErr  string
+	t        *time.Timer
+}
+
+// due asks for a pass at when (zero: nothing).
+func (s *schedule) due(reason string, when time.Time) {
+	if when.IsZero() {
+		return
+	}
+	if s.at.IsZero() || when.Before(s.at) {
+		s.at, s.reason = when, reason
+	}
+}
+
+func (s *schedule) c() <-chan time.Time {
+	if s.at.IsZero() {
+		return nil
+	}
+	at := s.at
+	if floor := s.last.Add(minPassGap); at.Before(floor) {
+		at = floor
+	}
+	if at.Before(s.notUntil) {
+		at = s.notUntil
+	}
+	if s.t == nil {
+		s.t = time.NewTimer(time.Until(at))
+	} else {
+		s.t.Reset(time.Until(at))
+	}
+	return s.t.C
+}
+
+func (s *schedule) take() string {
+	r := s.reason
+	s.at, s.reason = time.Time{}, ""
+	return r
+}
+
+func (s *schedule) ran(now time.Time) { s.last = now }
+
+// failed counts a failed pass and returns the wait before the next.
+func (s *schedule) failed() time.Duration {
+	s.failures++
+	wait := failedPassBackoff << min(s.failures-1, 6)
+	wait = min(wait, maxFailedPassBackoff)
+	s.notUntil = time.Now().Add(wait)
+	s.due("retry", s.notUntil)
+	return wait
+}
+
+// writeStatus writes st as JSON atomically, when it changed.
+func (d *Daemon) writeStatus(st reconcile.Status) error {
+	// The pass's cost and time change every pass; they are not worth a
+	// write on their own.
+	cmp := st
+	cmp.Time, cmp.LastPass = time.Time{}, reconcile.PassStats{}
+	key, err := json.Marshal(cmp)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(key, d.lastStatus) {
+		return nil
+	}
+	if err := WriteStatus(d.cfg.StatusFile, st); err != nil {
+		return err
+	}
+	d.lastStatus = key
+	return nil
+}
+
+// WriteStatus writes st as JSON atomically.
+func WriteStatus(path string, st reconcile.Status) error {
 	// 0755: in system mode the directory is /run/ynhd, which also holds the
 	// apps' RuntimeDirectory (ynhd/NAME); their users must traverse it.
 	// The file itself is 0600.
@@ -251,11 +412,7 @@ func writeStatus(path string, st reconcile.Status) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return reconcile.WriteFileAtomic(path, b, 0o600)
 }
 
 // ReadStatus reads the status the daemon last wrote.
@@ -267,37 +424,4 @@ func ReadStatus(path string) (reconcile.Status, error) {
 	}
 	err = json.Unmarshal(b, &st)
 	return st, err
-}
-
-// timer is a resettable one-shot timer whose channel is nil while unset.
-type timer struct{ t *time.Timer }
-
-func newTimer() *timer { return &timer{} }
-
-func (t *timer) c() <-chan time.Time {
-	if t.t == nil {
-		return nil
-	}
-	return t.t.C
-}
-
-func (t *timer) after(d time.Duration) {
-	if t.t == nil {
-		t.t = time.NewTimer(d)
-		return
-	}
-	t.t.Stop()
-	t.t.Reset(d)
-}
-
-// at arms the timer for when (or disarms it for the zero time).
-func (t *timer) at(when time.Time) {
-	if when.IsZero() {
-		if t.t != nil {
-			t.t.Stop()
-			t.t = nil
-		}
-		return
-	}
-	t.after(max(time.Until(when), 0))
 }

@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
@@ -38,7 +41,7 @@ func New(o Options) (*zap.Logger, error) {
 		useJournal, _ = journal.StderrIsJournalStream()
 	}
 	if useJournal {
-		return zap.New(&journalCore{level: o.Level, send: journal.Send, fallback: o.Output}), nil
+		return zap.New(&journalCore{level: o.Level, send: journal.Send, fallback: o.Output}, zap.ErrorOutput(countingWriter{io.Discard})), nil
 	}
 	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{
 		TimeKey: "time", LevelKey: "level", NameKey: "logger", MessageKey: "msg",
@@ -46,7 +49,7 @@ func New(o Options) (*zap.Logger, error) {
 		EncodeDuration: zapcore.StringDurationEncoder, EncodeName: zapcore.FullNameEncoder,
 		ConsoleSeparator: " ",
 	})
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(o.Output), o.Level)), nil
+	return zap.New(zapcore.NewCore(enc, countingWriter{o.Output}, o.Level), zap.ErrorOutput(countingWriter{io.Discard})), nil
 }
 
 // journalCore is a zapcore.Core that sends entries to the journal.
@@ -96,11 +99,45 @@ func (c *journalCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 			vars[name] = v
 		}
 	}
-	if err := c.send(msg.String(), priority(e.Level), vars); err != nil && c.fallback != nil {
-		fmt.Fprintf(c.fallback, "%s %s %s\n", e.Time.Format(time.RFC3339), e.Level.CapitalString(), msg.String())
+	if err := c.send(msg.String(), priority(e.Level), vars); err != nil {
+		// journald is gone for now: its stream on stderr is likely gone
+		// too. A log entry that cannot be written is dropped and counted,
+		// never fatal (SIGPIPE is the caller's to handle; see
+		// IgnoreSIGPIPE).
+		if c.fallback == nil {
+			dropped.Add(1)
+		} else if _, werr := fmt.Fprintf(c.fallback, "%s %s %s\n", e.Time.Format(time.RFC3339), e.Level.CapitalString(), msg.String()); werr != nil {
+			dropped.Add(1)
+		}
 	}
 	return nil
 }
+
+// dropped counts log entries that could be written nowhere.
+var dropped atomic.Int64
+
+// Dropped returns how many log entries could be written nowhere (the
+// journal and stderr both failed) since the process started.
+func Dropped() int64 { return dropped.Load() }
+
+// IgnoreSIGPIPE makes writes to a closed stdout or stderr (journald
+// stopped, the reading end of a pipe gone) fail with EPIPE instead of
+// killing the process, as Go does by default for those two descriptors.
+func IgnoreSIGPIPE() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
+// countingWriter drops what cannot be written and counts it.
+type countingWriter struct{ w io.Writer }
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	if _, err := c.w.Write(b); err != nil {
+		dropped.Add(1)
+	}
+	return len(b), nil
+}
+
+func (c countingWriter) Sync() error { return nil }
 
 func (c *journalCore) Sync() error { return nil }
 

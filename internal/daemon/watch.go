@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+
+	"github.com/ynhd/ynhd/internal/decl"
+)
+
+// watch follows the declarations directory, its parent (so that a
+// directory removed and created again is noticed and watched again) and
+// the unit directory.
+type watch struct {
+	w                        *fsnotify.Watcher
+	declDir, parent, unitDir string
+	log                      *zap.Logger
+	declLost                 bool
+}
+
+func newWatch(declDir, unitDir string, log *zap.Logger) (*watch, error) {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	w := &watch{w: fw, declDir: filepath.Clean(declDir), parent: filepath.Dir(filepath.Clean(declDir)), unitDir: filepath.Clean(unitDir), log: log}
+	if err := fw.Add(w.parent); err != nil {
+		log.Warn("cannot watch the declarations directory's parent; a removed directory is noticed by the timer", zap.String("dir", w.parent), zap.Error(err))
+	}
+	w.ensure()
+	return w, nil
+}
+
+func (w *watch) Events() <-chan fsnotify.Event { return w.w.Events }
+func (w *watch) Errors() <-chan error          { return w.w.Errors }
+func (w *watch) Close() error                  { return w.w.Close() }
+
+// ensure (re)adds the watches on the declarations and unit directories
+// that are missing (the directory was removed, or could not be read), and
+// reports whether the declarations directory's watch came back after it
+// had been lost.
+func (w *watch) ensure() bool {
+	list := w.w.WatchList()
+	back := false
+	if !slices.Contains(list, w.declDir) {
+		err := w.w.Add(w.declDir)
+		switch {
+		case err == nil:
+			back = w.declLost
+			w.declLost = false
+		case !w.declLost:
+			w.declLost = true
+			w.log.Warn("declarations directory not watched; watching for it to come back", zap.String("dir", w.declDir), zap.Error(err))
+		}
+	}
+	if !slices.Contains(list, w.unitDir) {
+		_ = w.w.Add(w.unitDir) // the timer covers a unit directory that cannot be watched
+	}
+	return back
+}
+
+// relevant filters events: declarations (not dotfiles, editor swap or
+// backup files), the declarations directory itself appearing or going in
+// its parent, and ynhd's own unit files.
+func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool) bool {
+	if ev.Op == fsnotify.Chmod && filepath.Clean(ev.Name) != w.declDir {
+		return false
+	}
+	dir, name := filepath.Dir(ev.Name), filepath.Base(ev.Name)
+	switch filepath.Clean(dir) {
+	case w.declDir:
+		return decl.IsDeclarationFile(name)
+	case w.unitDir:
+		return ours[name] && !strings.HasPrefix(name, ".")
+	case w.parent:
+		return filepath.Clean(ev.Name) == w.declDir
+	}
+	return false
+}
