@@ -88,10 +88,17 @@ func hostFacts(system bool) decl.Host {
 }
 
 // newReconciler makes the reconciler for a layout, equipped by equip.
-func newReconciler(ctx context.Context, l layout, e env, conn reconcile.Manager, log *zap.Logger) *reconcile.Reconciler {
-	rec := reconcile.New(l.reconcileConfig(e), conn, reconcile.UnitDir{Path: l.unitDir, Target: l.target}, log, nil)
+func newReconciler(ctx context.Context, l layout, e env, conn *sdbus.Bus, log *zap.Logger) *reconcile.Reconciler {
+	rec := reconcile.New(l.reconcileConfig(e), conn, l.units(ctx, conn), log, nil)
 	l.equip(ctx, conn, rec)
 	return rec
+}
+
+// units is the layout's unit directory, with the manager's search path
+// so that names held elsewhere are left alone.
+func (l layout) units(ctx context.Context, conn *sdbus.Bus) reconcile.UnitDir {
+	sp, _ := conn.UnitPath(ctx) // without it, masks and links in the unit directory are still seen
+	return reconcile.UnitDir{Path: l.unitDir, Target: l.target, SearchPath: sp}
 }
 
 // equipable is what both *reconcile.Reconciler and *daemon.Daemon offer.
@@ -222,9 +229,9 @@ func cmdRun(args []string, e env) int {
 	defer conn.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), UnitDir: l.unitDir, Interval: *interval, StatusFile: l.statusFile},
-		conn, log.Named("daemon"), l.target)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), Units: l.units(dctx, conn), Interval: *interval, StatusFile: l.statusFile, StateDir: l.stateDir},
+		conn, log.Named("daemon"))
 	if err := l.equip(dctx, conn, d); err != nil {
 		log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
 	}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,11 +64,14 @@ const (
 // Config configures the daemon.
 type Config struct {
 	Reconcile reconcile.Config
-	UnitDir   string        // where units are written
+	Units     reconcile.UnitDir // where units are written
 	Interval  time.Duration // periodic full pass
 	// StatusFile is where the status after each pass is written, for
 	// `ynhd status`.
 	StatusFile string
+	// StateDir holds what outlives the process (see reconcile.StateDir);
+	// the caller holds its lock.
+	StateDir string
 }
 
 // Conn is the D-Bus connection the daemon needs: the reconciler's Manager
@@ -94,13 +98,12 @@ type Daemon struct {
 	lastStatus []byte
 }
 
-// New returns a daemon over conn. The unit directory is installed into
-// target (default.target for a user manager).
-func New(cfg Config, conn Conn, log *zap.Logger, target string) *Daemon {
+// New returns a daemon over conn.
+func New(cfg Config, conn Conn, log *zap.Logger) *Daemon {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
-	files := reconcile.UnitDir{Path: cfg.UnitDir, Target: target}
+	files := cfg.Units
 	d := &Daemon{
 		cfg:    cfg,
 		log:    log,
@@ -140,12 +143,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	log := d.log
 	d.started = time.Now()
 	defer d.rec.Close()
-	for _, dir := range []string{d.cfg.Reconcile.DeclDir, d.cfg.UnitDir} {
+	for _, dir := range []string{d.cfg.Reconcile.DeclDir, d.cfg.Units.Path} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	w, err := newWatch(d.cfg.Reconcile.DeclDir, d.cfg.UnitDir, log)
+	sweep(log, d.cfg.Units.Path, filepath.Dir(d.cfg.StatusFile), d.cfg.StateDir)
+	w, err := newWatch(d.cfg.Reconcile.DeclDir, d.cfg.Units.Path, log)
 	if err != nil {
 		return err
 	}
@@ -161,7 +165,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	log.Info("starting", zap.String("declarations", d.cfg.Reconcile.DeclDir), zap.String("units", d.cfg.UnitDir),
+	log.Info("starting", zap.String("declarations", d.cfg.Reconcile.DeclDir), zap.String("units", d.cfg.Units.Path),
 		zap.Duration("interval", d.cfg.Interval))
 	// Ready once watching and after a first look at the manager: slow work
 	// (pulls, builds, slow starts) happens after, in passes that never
@@ -424,4 +428,26 @@ func ReadStatus(path string) (reconcile.Status, error) {
 	}
 	err = json.Unmarshal(b, &st)
 	return st, err
+}
+
+// sweep removes the temporary files a process killed in the middle of an
+// atomic write left in dirs (ynhd's own: ".ynhd-*" in the unit directory,
+// ".NAME.tmp-*" beside its state and status files). It runs at start,
+// under the state lock, when no other ynhd process writes there.
+func sweep(log *zap.Logger, dirs ...string) {
+	for _, dir := range dirs {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range es {
+			n := e.Name()
+			if !e.Type().IsRegular() || !(strings.HasPrefix(n, ".ynhd-") || strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-")) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, n)); err == nil {
+				log.Info("removed a temporary file left by an interrupted write", zap.String("file", filepath.Join(dir, n)))
+			}
+		}
+	}
 }
