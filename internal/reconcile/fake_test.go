@@ -27,6 +27,7 @@ type fake struct {
 	calls   []string
 	failJob map[string]string // unit -> job result other than done
 	foreign map[string]string // unit -> fragment path elsewhere
+	taken   map[string]string // unit -> what holds the name on the search path
 	result  map[string]string // unit -> Result of a failed service
 	// nrestarts counts systemd's automatic restarts per unit.
 	nrestarts map[string]uint32
@@ -34,7 +35,7 @@ type fake struct {
 
 func newFake() *fake {
 	return &fake{dir: "/home/u/.config/systemd/user", files: map[string][]byte{}, enabled: map[string]bool{},
-		units: map[string]*fakeUnit{}, loaded: map[string][]byte{}, failJob: map[string]string{}, foreign: map[string]string{}, result: map[string]string{}, nrestarts: map[string]uint32{}}
+		units: map[string]*fakeUnit{}, loaded: map[string][]byte{}, failJob: map[string]string{}, foreign: map[string]string{}, taken: map[string]string{}, result: map[string]string{}, nrestarts: map[string]uint32{}}
 }
 
 func (f *fake) call(format string, args ...any) {
@@ -71,6 +72,7 @@ func (f *fake) Remove(name string) error {
 	return nil
 }
 func (f *fake) Enabled(name string) bool { return f.enabled[name] }
+func (f *fake) Taken(name string) string { return f.taken[name] }
 
 // Manager.
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ynhd/ynhd/internal/units"
 )
 
 // Files is the unit directory as the reconciler sees it.
@@ -22,14 +24,23 @@ type Files interface {
 	Remove(name string) error
 	// Enabled reports whether the unit is linked into the install target.
 	Enabled(name string) bool
+	// Taken says what else holds a unit name whose file is not in the
+	// directory as a regular file: a symlink in the directory (a mask,
+	// an alias, a `systemctl link`), or a unit file, link or drop-in
+	// directory anywhere else on the manager's search path. "" when the
+	// name is free.
+	Taken(name string) string
 }
 
 // UnitDir is a unit directory on disk, e.g. ~/.config/systemd/user.
 // Target is the install target units are enabled into (default.target
-// for users, multi-user.target for the system manager).
+// for users, multi-user.target for the system manager). SearchPath is the
+// manager's whole unit search path (its UnitPath property), which Taken
+// looks through.
 type UnitDir struct {
-	Path   string
-	Target string
+	Path       string
+	Target     string
+	SearchPath []string
 }
 
 // Dir implements Files.
@@ -59,10 +70,65 @@ func (u UnitDir) ReadUnits() (map[string][]byte, error) {
 	return out, nil
 }
 
+// Taken implements Files.
+func (u UnitDir) Taken(name string) string {
+	own := filepath.Join(u.Path, name)
+	if fi, err := os.Lstat(own); err == nil && !fi.Mode().IsRegular() {
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if dest, err := os.Readlink(own); err == nil {
+				if dest == "/dev/null" {
+					return own + " masks it (a symlink to /dev/null)"
+				}
+				return own + " is a symlink to " + dest + " (an alias or a linked unit)"
+			}
+		}
+		return own + " is not a regular file"
+	}
+	for _, dir := range u.SearchPath {
+		if filepath.Clean(dir) == filepath.Clean(u.Path) {
+			continue
+		}
+		for _, n := range []string{name, name + ".d"} {
+			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+				return filepath.Join(dir, n) + " exists"
+			}
+		}
+	}
+	return ""
+}
+
+// checkOurs refuses to replace or remove a path that is not a regular
+// file carrying ynhd's marker: the planner decided from an earlier read,
+// and someone may have put a mask or their own unit there since.
+func checkOurs(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (a mask, alias or link ynhd did not write); ynhd leaves it alone", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if _, ok := units.ReadMarker(b); !ok {
+		return fmt.Errorf("%s was not written by ynhd; ynhd leaves it alone", path)
+	}
+	return nil
+}
+
 // Write implements Files: a temporary file in the same directory, synced,
-// then renamed over the unit, so the manager never reads half a unit.
+// then renamed over the unit, so the manager never reads half a unit. It
+// replaces only a unit ynhd wrote.
 func (u UnitDir) Write(name string, data []byte) error {
 	if err := os.MkdirAll(u.Path, 0o755); err != nil {
+		return err
+	}
+	if err := checkOurs(filepath.Join(u.Path, name)); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(u.Path, ".ynhd-"+name+"-*")
@@ -95,8 +161,11 @@ func (u UnitDir) Write(name string, data []byte) error {
 	return nil
 }
 
-// Remove implements Files.
+// Remove implements Files. It removes only a unit ynhd wrote.
 func (u UnitDir) Remove(name string) error {
+	if err := checkOurs(filepath.Join(u.Path, name)); err != nil {
+		return err
+	}
 	err := os.Remove(filepath.Join(u.Path, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

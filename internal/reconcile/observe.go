@@ -92,10 +92,25 @@ func Observe(ctx context.Context, m Manager, f Files, declDir string, declared [
 			o.NRestarts, _ = p.Value.Value().(uint32)
 		}
 	}
+	// A declared name with no file of ours here may be held elsewhere:
+	// a mask, an alias, a linked unit, a drop-in, a vendor unit.
+	for _, u := range declared {
+		o := w.Units[u]
+		if o.File != nil {
+			continue
+		}
+		if o.LoadState == "masked" {
+			o.Foreign, o.TakenBy = true, u+" is masked"
+			continue
+		}
+		if by := f.Taken(u); by != "" {
+			o.Foreign, o.TakenBy = true, by
+		}
+	}
 	// A loaded unit with no file here is someone else's, unless the
 	// manager still remembers a file of ours that was deleted.
 	for _, o := range w.Units {
-		if o.File != nil || o.LoadState != "loaded" {
+		if o.File != nil || o.LoadState != "loaded" || o.Foreign {
 			continue
 		}
 		p, err := m.GetUnitPropertyContext(ctx, o.Unit, "FragmentPath")
@@ -103,7 +118,9 @@ func Observe(ctx context.Context, m Manager, f Files, declDir string, declared [
 			return nil, fmt.Errorf("asking systemd where %s comes from: %w", o.Unit, err)
 		}
 		frag, _ := p.Value.Value().(string)
-		o.Foreign = frag != "" && frag != filepath.Join(f.Dir(), o.Unit)
+		if frag != "" && frag != filepath.Join(f.Dir(), o.Unit) {
+			o.Foreign, o.TakenBy = true, frag+" is loaded for it"
+		}
 	}
 	return w, nil
 }

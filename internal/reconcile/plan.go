@@ -176,8 +176,12 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 			"%s exists and was not written by ynhd; ynhd leaves it alone: remove it, or rename %s", d.Unit, d.Source)})
 		return false
 	case o.File == nil && o.Foreign:
+		by := "another unit"
+		if o.TakenBy != "" {
+			by = o.TakenBy
+		}
 		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
-			"the unit name %s is taken by another unit; rename %s", d.Unit, d.Source)})
+			"the unit name %s is taken (%s); ynhd leaves it alone: rename %s", d.Unit, by, d.Source)})
 		return false
 	}
 	if job := in.Preparing[d.App]; job != "" {

@@ -76,7 +76,7 @@ func TestMakePlan(t *testing.T) {
 		{"someone else's file", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": {Unit: "web.service", File: []byte("[Service]\n")}}, nil,
 			"problem web: web.service exists and was not written by ynhd; ynhd leaves it alone: remove it, or rename /home/u/.config/ynhd/web.toml\n", nil},
 		{"name taken elsewhere", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": {Unit: "web.service", LoadState: "loaded", Foreign: true}}, nil,
-			"problem web: the unit name web.service is taken by another unit; rename /home/u/.config/ynhd/web.toml\n", nil},
+			"problem web: the unit name web.service is taken (another unit); ynhd leaves it alone: rename /home/u/.config/ynhd/web.toml\n", nil},
 		{"invalid declaration keeps the running unit", []Desired{{App: "web", Unit: "web.service", Problem: "web.toml:2:1: image: bad"}},
 			map[string]*Observed{"web.service": running(web, true)}, nil, "problem web: web.toml:2:1: image: bad\n", nil},
 		{"disabled", []Desired{want("web", web, false)}, map[string]*Observed{"web.service": running(web, true)}, nil,

@@ -178,7 +178,7 @@ func joinDiagnostics(ds decl.Diagnostics) string {
 func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, _, _, err := r.plan(ctx)
+	p, _, _, err := r.plan(ctx, false)
 	return p, err
 }
 
@@ -191,7 +191,9 @@ const (
 	podRetryAfter     = 30 * time.Second
 )
 
-func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error) {
+// plan observes and plans. acting is set for a pass, which may also
+// tidy the record of owed restarts; a plan or status only reads it.
+func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *World, error) {
 	desired, dirErr := r.load()
 	r.noteDirError(dirErr)
 	names := make([]string, len(desired))
@@ -236,7 +238,7 @@ func (r *Reconciler) plan(ctx context.Context) (*Plan, []Desired, *World, error)
 			stopped[d.App] = true
 		}
 	}
-	owed := r.owed(desired)
+	owed := r.owed(desired, acting)
 	preparing := map[string]string{}
 	for app, pr := range r.bg.Running() {
 		preparing[app] = pr.String()
@@ -306,7 +308,7 @@ func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desi
 
 // owed reads the record of owed starts and restarts and drops entries
 // that no longer apply (the app is gone, or its unit changed since).
-func (r *Reconciler) owed(desired []Desired) map[string]string {
+func (r *Reconciler) owed(desired []Desired, tidy bool) map[string]string {
 	owed, err := r.intents.Owed()
 	if err != nil {
 		r.log.Warn("reading owed restarts", zap.Error(err))
@@ -318,7 +320,7 @@ func (r *Reconciler) owed(desired []Desired) map[string]string {
 			keep[d.App] = h
 		}
 	}
-	if !sameOwed(keep, owed) {
+	if tidy && !sameOwed(keep, owed) {
 		if err := r.intents.SetOwed(keep); err != nil {
 			r.log.Warn("recording owed restarts", zap.Error(err))
 		}
@@ -411,11 +413,11 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start, cpu0, dbus0, pod0 := time.Now(), cpuTime(), r.calls.dbus.Load(), r.calls.podman.Load()
-	p, desired, w, err := r.plan(ctx)
+	p, desired, w, err := r.plan(ctx, true)
 	if err != nil {
 		return r.status, err
 	}
-	r.logProblems(desired)
+	r.logProblems(desired, p)
 	var applyErr error
 	if !p.Empty() {
 		owed := r.commit(p, desired)
@@ -473,22 +475,37 @@ func unitNames(ds []Desired) []string {
 	return out
 }
 
-// logProblems logs an invalid declaration when its problem first appears
-// or changes, and when it is fixed.
-func (r *Reconciler) logProblems(desired []Desired) {
+// logProblems logs an invalid declaration, or a plan's problem with an
+// app (its unit name is taken), when it first appears or changes, and
+// when it is fixed.
+func (r *Reconciler) logProblems(desired []Desired, p *Plan) {
 	seen := map[string]bool{}
+	current := map[string]string{}
+	for _, d := range desired {
+		current[d.App] = d.Problem
+	}
+	for _, pr := range p.Problems {
+		if pr.App != "" && !pr.Held && !pr.Waiting && current[pr.App] == "" {
+			current[pr.App] = pr.Message
+		}
+	}
 	for _, d := range desired {
 		seen[d.App] = true
 		prev, had := r.problems[d.App]
+		problem := current[d.App]
 		switch {
-		case d.Problem != "" && d.Problem != prev:
-			r.problems[d.App] = d.Problem
-			for _, line := range strings.Split(d.Problem, "\n") {
-				r.log.Error("invalid declaration; the app keeps its last good version", zap.String("app", d.App), zap.String("problem", line))
+		case problem != "" && problem != prev:
+			r.problems[d.App] = problem
+			msg := "invalid declaration; the app keeps its last good version"
+			if d.Problem == "" {
+				msg = "cannot apply the declaration"
 			}
-		case d.Problem == "" && had:
+			for _, line := range strings.Split(problem, "\n") {
+				r.log.Error(msg, zap.String("app", d.App), zap.String("problem", line))
+			}
+		case problem == "" && had:
 			delete(r.problems, d.App)
-			r.log.Info("declaration is valid again", zap.String("app", d.App))
+			r.log.Info("declaration can be applied again", zap.String("app", d.App))
 		}
 	}
 	for app := range r.problems {
@@ -694,9 +711,18 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
 		a.Condition = a.condition()
 		s.Apps = append(s.Apps, a)
 	}
+	byApp := map[string]int{}
+	for i, a := range s.Apps {
+		byApp[a.App] = i
+	}
 	for _, pr := range p.Problems {
-		if pr.App == "" {
+		i, ok := byApp[pr.App]
+		switch {
+		case !ok:
 			s.Problems = append(s.Problems, pr.Message)
+		case !pr.Held && !pr.Waiting && s.Apps[i].Problem == "":
+			s.Apps[i].Problem = pr.Message
+			s.Apps[i].Condition = s.Apps[i].condition()
 		}
 	}
 	return s
@@ -808,6 +834,8 @@ func (a AppStatus) condition() string {
 	switch {
 	case a.Declaration == "invalid":
 		return "invalid"
+	case a.Problem != "":
+		return "failing" // the declaration cannot be applied (its unit name is taken)
 	case a.Preparing != nil && a.ActiveState != "active":
 		return a.Preparing.Kind
 	case a.CrashLooping || a.LastError != "" || a.PodmanError != "":
@@ -830,11 +858,9 @@ func (a AppStatus) condition() string {
 func (r *Reconciler) Snapshot(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	desired := r.Desired()
-	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired))
+	p, desired, w, err := r.plan(ctx, false)
 	if err != nil {
 		return Status{}, err
 	}
-	r.observePodman(ctx, w, desired) // status works without it
-	return r.makeStatus(desired, w, &Plan{}), nil
+	return r.makeStatus(desired, w, p), nil
 }

@@ -58,9 +58,12 @@ type Observed struct {
 	// LoadState, ActiveState and SubState are systemd's; "" when the
 	// manager does not know the unit.
 	LoadState, ActiveState, SubState string
-	// Foreign is true when the manager loads this unit name from a file
-	// other than ours: the name is taken.
+	// Foreign is true when the name is taken by a unit ynhd did not
+	// write: the manager loads it from another file, it is masked, or a
+	// file, link or drop-in of that name is on the manager's search path.
+	// TakenBy says what.
 	Foreign bool
+	TakenBy string
 	// Result is systemd's Result of a failed service, e.g. "exit-code" or
 	// "start-limit-hit", and NRestarts its automatic restarts since it was
 	// last started on purpose; read only for failed units.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -320,4 +321,41 @@ func (b *Bus) GetUnitPropertiesContext(ctx context.Context, unit string) (map[st
 	return do(b, ctx, func(ctx context.Context, c *sddbus.Conn) (map[string]any, error) {
 		return c.GetUnitPropertiesContext(ctx, unit)
 	})
+}
+
+// UnitPath returns the manager's unit search path (its UnitPath
+// property), in the order the manager looks.
+func (b *Bus) UnitPath(ctx context.Context) ([]string, error) {
+	s, err := do(b, ctx, func(_ context.Context, c *sddbus.Conn) (string, error) {
+		return c.GetManagerProperty("UnitPath")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseStrings(s)
+}
+
+// parseStrings reads a D-Bus string array in GVariant text form, such as
+// ["/etc/systemd/user", "/usr/lib/systemd/user"].
+func parseStrings(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "@as ")
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return nil, fmt.Errorf("not a string array: %q", s)
+	}
+	var out []string
+	rest := strings.TrimSpace(s[1 : len(s)-1])
+	for rest != "" {
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			return nil, fmt.Errorf("not a string array: %q", s)
+		}
+		v, err := strconv.Unquote(q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest[len(q):]), ","))
+	}
+	return out, nil
 }
