@@ -19,6 +19,10 @@ type watch struct {
 	declDir, parent, unitDir string
 	log                      *zap.Logger
 	declLost                 bool
+	// rewatch is set when the directory's name changed hands in its
+	// parent (created, removed, renamed): an inotify watch follows an
+	// inode, not a name, so the watch is made again.
+	rewatch bool
 }
 
 func newWatch(declDir, unitDir string, log *zap.Logger) (*watch, error) {
@@ -45,6 +49,12 @@ func (w *watch) Close() error                  { return w.w.Close() }
 func (w *watch) ensure() bool {
 	list := w.w.WatchList()
 	back := false
+	if w.rewatch && slices.Contains(list, w.declDir) {
+		_ = w.w.Remove(w.declDir)
+		list = slices.DeleteFunc(list, func(s string) bool { return s == w.declDir })
+		w.declLost = true
+	}
+	w.rewatch = false
 	if !slices.Contains(list, w.declDir) {
 		err := w.w.Add(w.declDir)
 		switch {
@@ -76,7 +86,13 @@ func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool) bool {
 	case w.unitDir:
 		return ours[name] && !strings.HasPrefix(name, ".")
 	case w.parent:
-		return filepath.Clean(ev.Name) == w.declDir
+		if filepath.Clean(ev.Name) != w.declDir {
+			return false
+		}
+		if ev.Op&(fsnotify.Create|fsnotify.Remove|fsnotify.Rename) != 0 {
+			w.rewatch = true
+		}
+		return true
 	}
 	return false
 }

@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+)
+
+// TestScheduleFloors: however often a pass is asked for, passes are at
+// least minPassGap apart, and after a failed pass not before its backoff.
+func TestScheduleFloors(t *testing.T) {
+	s := &schedule{}
+	now := time.Now()
+	s.ran(now)
+	s.due("files changed", now.Add(-time.Second)) // asked for in the past
+	if c := s.c(); c == nil {
+		t.Fatal("nothing scheduled")
+	}
+	start := time.Now()
+	<-s.t.C
+	if got := time.Since(start); got < minPassGap/2 {
+		t.Errorf("pass %v after the last; want at least %v", got, minPassGap)
+	}
+	if s.take() != "files changed" || !s.at.IsZero() {
+		t.Error("take did not clear the schedule")
+	}
+	if s.c() != nil {
+		t.Error("a channel with nothing due")
+	}
+	var waits []time.Duration
+	for i := 0; i < 9; i++ {
+		waits = append(waits, s.failed())
+	}
+	if waits[0] != failedPassBackoff || waits[8] != maxFailedPassBackoff || waits[3] != 8*failedPassBackoff {
+		t.Errorf("failed-pass backoff %v", waits)
+	}
+	s.due("files changed", time.Now())
+	s.c()
+	if !s.notUntil.After(time.Now().Add(maxFailedPassBackoff / 2)) {
+		t.Error("an event overrode the failed-pass backoff")
+	}
+}
+
+// TestWatchComesBack: a declarations directory removed and created again
+// is watched again, and its appearance is an event the loop acts on.
+func TestWatchComesBack(t *testing.T) {
+	root := t.TempDir()
+	decl, units := filepath.Join(root, "ynhd"), filepath.Join(root, "units")
+	for _, d := range []string{decl, units} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := newWatch(decl, units, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.ensure() {
+		t.Error("ensure reported a comeback without a loss")
+	}
+	if err := os.Rename(decl, decl+".away"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) })
+	w.ensure()
+	// Another directory takes the name: it is the one watched now.
+	if err := os.Mkdir(decl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) })
+	if !w.ensure() {
+		t.Error("ensure did not report the directory back")
+	}
+	if err := os.WriteFile(filepath.Join(decl, "web.toml"), []byte("version = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) && filepath.Base(ev.Name) == "web.toml" })
+}
+
+func waitEvent(t *testing.T, w *watch, ok func(fsnotify.Event) bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-w.Events():
+			if ok(ev) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no relevant event")
+		}
+	}
+}
+
+func TestSweep(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{".ynhd-web.service-123", ".status.json.tmp-9", "web.service", ".keep"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep(zap.NewNop(), dir)
+	es, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range es {
+		left = append(left, e.Name())
+	}
+	if len(left) != 2 || left[0] != ".keep" || left[1] != "web.service" {
+		t.Errorf("left %v", left)
+	}
+}
