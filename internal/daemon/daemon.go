@@ -65,7 +65,7 @@ const (
 type Config struct {
 	Reconcile reconcile.Config
 	Units     reconcile.UnitDir // where units are written
-	Interval  time.Duration // periodic full pass
+	Interval  time.Duration     // periodic full pass
 	// StatusFile is where the status after each pass is written, for
 	// `ynhd status`.
 	StatusFile string
