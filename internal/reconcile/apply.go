@@ -145,7 +145,6 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 		}
 		a.ok(act)
 	}
-	a.unitFiles(ctx, OpEnable, byOp[OpEnable])
 	if len(byOp[OpReload]) > 0 {
 		if err := m.ReloadContext(ctx); err != nil {
 			err = fmt.Errorf("daemon-reload: %w", err)
@@ -155,7 +154,11 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 		}
 		a.ok(Action{Op: OpReload})
 	}
-	a.jobs(ctx, append(byOp[OpStart], byOp[OpRestart]...))
+	// Jobs are queued before units are enabled: enabling only matters at
+	// the manager's next start, and a start should not wait for it.
+	waits := a.queue(ctx, append(byOp[OpStart], byOp[OpRestart]...))
+	a.unitFiles(ctx, OpEnable, byOp[OpEnable])
+	a.await(ctx, waits)
 	return a.res, a.err()
 }
 
@@ -206,11 +209,21 @@ func (a *applier) unitFiles(ctx context.Context, op Op, acts []Action) {
 // of them: independent apps start in parallel, and systemd orders
 // dependent ones.
 func (a *applier) jobs(ctx context.Context, acts []Action) {
-	type pending struct {
-		act Action
-		ch  chan string
-	}
+	a.await(ctx, a.queue(ctx, acts))
+}
+
+// pending is a queued job and the channel its result comes on.
+type pending struct {
+	act Action
+	ch  chan string
+}
+
+// queue queues a job per action. A unit the manager reports as not found
+// (a unit file it has not loaded yet, in a state it does not load at a
+// start) gets one reload and one more try.
+func (a *applier) queue(ctx context.Context, acts []Action) []pending {
 	var waits []pending
+	reloaded := false
 	for _, act := range acts {
 		if a.skip(act.App) {
 			continue
@@ -219,14 +232,13 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 			_ = a.Manager.ResetFailedUnitContext(ctx, act.Unit)
 		}
 		ch := make(chan string, 1)
-		var err error
-		switch act.Op {
-		case OpStop:
-			_, err = a.Manager.StopUnitContext(ctx, act.Unit, "replace", ch)
-		case OpStart:
-			_, err = a.Manager.StartUnitContext(ctx, act.Unit, "replace", ch)
-		case OpRestart:
-			_, err = a.Manager.RestartUnitContext(ctx, act.Unit, "replace", ch)
+		err := a.queueOne(ctx, act, ch)
+		if err != nil && act.Op != OpStop && notFound(err) && !reloaded {
+			reloaded = true
+			if rerr := a.Manager.ReloadContext(ctx); rerr == nil {
+				a.log.Info("reloaded for a unit the manager had not loaded", zap.String("unit", act.Unit))
+				err = a.queueOne(ctx, act, ch)
+			}
 		}
 		if err != nil {
 			a.fail(act.App, errorf(act.Unit, "%s: %v", act.Op, err))
@@ -234,6 +246,31 @@ func (a *applier) jobs(ctx context.Context, acts []Action) {
 		}
 		waits = append(waits, pending{act, ch})
 	}
+	return waits
+}
+
+func (a *applier) queueOne(ctx context.Context, act Action, ch chan string) error {
+	var err error
+	switch act.Op {
+	case OpStop:
+		_, err = a.Manager.StopUnitContext(ctx, act.Unit, "replace", ch)
+	case OpStart:
+		_, err = a.Manager.StartUnitContext(ctx, act.Unit, "replace", ch)
+	case OpRestart:
+		_, err = a.Manager.RestartUnitContext(ctx, act.Unit, "replace", ch)
+	}
+	return err
+}
+
+// notFound reports whether a job failed to queue because the manager does
+// not know the unit.
+func notFound(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "not found") || strings.Contains(s, "NoSuchUnit") || strings.Contains(s, "not loaded")
+}
+
+// await waits for queued jobs' results, at most jobWait in all.
+func (a *applier) await(ctx context.Context, waits []pending) {
 	timeout := time.NewTimer(jobWait)
 	defer timeout.Stop()
 	expired := false

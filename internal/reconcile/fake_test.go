@@ -125,6 +125,15 @@ func (f *fake) ReloadContext(context.Context) error {
 
 func (f *fake) job(verb, name string, ch chan<- string, active, sub string) (int, error) {
 	f.call("%s %s", verb, name)
+	// Like systemd, a start loads a unit the manager does not know yet.
+	if u := f.unit(name); u.load == "not-found" && verb != "stop" {
+		if b, ok := f.files[name]; ok {
+			u.load = "loaded"
+			f.loaded[name] = b
+		} else {
+			return 0, fmt.Errorf("Unit %s not found.", name)
+		}
+	}
 	if res, ok := f.failJob[name]; ok {
 		u := f.unit(name)
 		u.active, u.sub = "failed", "failed"

@@ -214,22 +214,24 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 			reason = "edited by hand; restoring"
 		}
 		p.add(Action{Op: OpWrite, App: d.App, Unit: d.Unit, Reason: reason, Content: d.Content})
-		reload = true
+		// The manager loads a unit it does not know at its first start;
+		// only a unit it has loaded needs a reload to see the new file.
+		reload = o.LoadState != ""
 	}
 	if !d.Enabled {
 		if o.Enabled {
 			p.add(Action{Op: OpDisable, App: d.App, Unit: d.Unit, Reason: "enabled = false"})
-			reload = true
 		}
 		if isRunning(o) || o.ActiveState == "failed" {
 			p.add(Action{Op: OpStop, App: d.App, Unit: d.Unit, Reason: "enabled = false", ResetFailed: o.ActiveState == "failed"})
 		}
 		return reload
 	}
+	// Enabling links the unit into the install target for the next start
+	// of the manager; it needs no reload.
 	enabling := !o.Enabled
 	if enabling {
 		p.add(Action{Op: OpEnable, App: d.App, Unit: d.Unit})
-		reload = true
 	}
 	// A person's stop holds until `ynhd start` or an edit of the
 	// declaration (a changed unit that was intact: not a hand edit being

@@ -55,14 +55,14 @@ func TestMakePlan(t *testing.T) {
 		in      func(*Input)
 	}{
 		{"new app", []Desired{want("web", web, true)}, nil, nil,
-			"write web.service (new)\nenable web.service\nreload\nstart web.service (new)\n", nil},
+			"write web.service (new)\nenable web.service\nstart web.service (new)\n", nil},
 		{"unchanged and running", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": running(web, true)}, nil, "", nil},
 		{"system mode: static user made first", []Desired{func() Desired {
 			d := want("web", web, true)
 			d.User = "ynhd-web"
 			return d
 		}()}, nil, nil,
-			"user web.service (ynhd-web)\nwrite web.service (new)\nenable web.service\nreload\nstart web.service (new)\n", nil},
+			"user web.service (ynhd-web)\nwrite web.service (new)\nenable web.service\nstart web.service (new)\n", nil},
 		{"changed", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": running(web, true)}, nil,
 			"write web.service (changed)\nreload\nrestart web.service (unit changed)\n", nil},
 		{"edited by hand", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": func() *Observed {
@@ -80,7 +80,7 @@ func TestMakePlan(t *testing.T) {
 		{"invalid declaration keeps the running unit", []Desired{{App: "web", Unit: "web.service", Problem: "web.toml:2:1: image: bad"}},
 			map[string]*Observed{"web.service": running(web, true)}, nil, "problem web: web.toml:2:1: image: bad\n", nil},
 		{"disabled", []Desired{want("web", web, false)}, map[string]*Observed{"web.service": running(web, true)}, nil,
-			"stop web.service (enabled = false)\ndisable web.service (enabled = false)\nreload\n", nil},
+			"stop web.service (enabled = false)\ndisable web.service (enabled = false)\n", nil},
 		{"stopped by the user stays stopped", []Desired{want("web", web, true)}, map[string]*Observed{"web.service": inactive(web, true)}, nil, "",
 			func(in *Input) { in.Stopped = map[string]bool{"web": true} }},
 		{"stopped by the user, then edited: started with the edit", []Desired{want("web", web2, true)}, map[string]*Observed{"web.service": inactive(web, true)}, nil,
@@ -99,7 +99,7 @@ func TestMakePlan(t *testing.T) {
 			d.Restart = "on-failure"
 			return d
 		}()}, map[string]*Observed{"web.service": inactive(web, false)}, nil,
-			"enable web.service\nreload\nstart web.service (enabled)\n", nil},
+			"enable web.service\nstart web.service (enabled)\n", nil},
 		{"ended by itself with restart = on-failure: left alone", []Desired{func() Desired {
 			d := want("web", web, true)
 			d.Restart = "on-failure"
@@ -226,9 +226,8 @@ func TestIdempotent(t *testing.T) {
 	if diff := cmp.Diff(e.fake.calls, []string{
 		"list cache.service,db.service,web.service",
 		"write cache.service", "write db.service", "write web.service",
-		"enable db.service,web.service",
-		"reload",
 		"start db.service", "start web.service",
+		"enable db.service,web.service",
 		"list cache.service,db.service,web.service",
 	}); diff != "" {
 		t.Errorf("first pass calls (-got +want):\n%s", diff)

@@ -90,7 +90,6 @@ write bad.service (new)
 write web.service (new)
 enable bad.service
 enable web.service
-reload
 start bad.service (new)
 start web.service (new)
 `
