@@ -143,6 +143,18 @@ host_cgroup2() {
 	findmnt -n -r -t cgroup2 -o TARGET 2>/dev/null | head -n 1
 }
 
+# close_extra_fds: close every descriptor above 2 of this shell, so the
+# daemons it execs next (journald, the user manager) hold no caller's lock
+# file open: a lock inherited by a daemon is held as long as it runs.
+close_extra_fds() {
+	local f n
+	for f in /proc/"$BASHPID"/fd/*; do
+		n="${f##*/}"
+		[[ "$n" =~ ^[0-9]+$ ]] && ((n > 2)) && eval "exec $n>&-" 2>/dev/null
+	done
+	return 0
+}
+
 # with_lock CMD...: run CMD holding the up/down lock.
 with_lock() {
 	exec 9>"$LOCK_FILE"
@@ -251,7 +263,7 @@ inner_ns() {
 	mkdir -p /var/log/journal
 	mount -t tmpfs -o mode=2755,gid=systemd-journal,nosuid,nodev tmpfs /var/log/journal
 	touch /run/systemd/journal/flushed
-	/lib/systemd/systemd-journald </dev/null >>"$STATE_DIR/journald.log" 2>&1 &
+	(close_extra_fds; exec /lib/systemd/systemd-journald </dev/null >>"$STATE_DIR/journald.log" 2>&1) &
 	echo "$!" >"$STATE_DIR/journald.pid"
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -294,8 +306,8 @@ start_manager() {
 	log "starting journald and systemd --user for $TEST_USER (uid $uid)"
 	# Detached from the caller: new session, no inherited stdio, so a
 	# caller that pipes our output is not kept waiting by these daemons.
-	setsid unshare --mount --propagation private -- "$SELF" __ns "$uid" "$gid" \
-		</dev/null >>"$STATE_DIR/manager.log" 2>&1 &
+	(close_extra_fds; exec setsid unshare --mount --propagation private -- "$SELF" __ns "$uid" "$gid" \
+		</dev/null >>"$STATE_DIR/manager.log" 2>&1) &
 	local i pid=""
 	for ((i = 0; i < 300; i++)); do
 		pid="$(read_state manager.pid)"
