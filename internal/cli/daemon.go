@@ -98,7 +98,7 @@ func newReconciler(ctx context.Context, l layout, e env, conn *sdbus.Bus, log *z
 // so that names held elsewhere are left alone.
 func (l layout) units(ctx context.Context, conn *sdbus.Bus) reconcile.UnitDir {
 	sp, _ := conn.UnitPath(ctx) // without it, masks and links in the unit directory are still seen
-	return reconcile.UnitDir{Path: l.unitDir, Target: l.target, SearchPath: sp}
+	return reconcile.NewUnitDir(l.unitDir, l.target, sp)
 }
 
 // equipable is what both *reconcile.Reconciler and *daemon.Daemon offer.

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 
 	"github.com/ynhd/ynhd/internal/logging"
@@ -204,8 +205,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.pass(ctx, "reload", s)
 			d.notify.Ready()
 		case ev, ok := <-w.Events():
-			if ok && w.relevant(ev, d.rec.Units()) {
-				s.due("files changed", time.Now().Add(fileDebounce))
+			if ok && w.relevant(ev, d.rec.Units(), d.rec.OwnChange) {
+				// A file renamed into place (the documented way to write
+				// one) is whole: pass now. A write in place may be followed
+				// by more: wait a moment for the rest.
+				wait := fileDebounce
+				if ev.Op&(fsnotify.Rename|fsnotify.Remove) != 0 || ev.Op&fsnotify.Create != 0 && !empty(ev.Name) {
+					wait = 0
+				}
+				s.due("files changed", time.Now().Add(wait))
 			}
 		case err, ok := <-w.Errors():
 			if ok {
@@ -450,4 +458,11 @@ func sweep(log *zap.Logger, dirs ...string) {
 			}
 		}
 	}
+}
+
+// empty reports whether a file just created is still empty: it is being
+// written in place (`cat > web.toml`), not renamed into place.
+func empty(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() == 0
 }

@@ -66,20 +66,20 @@ func TestWatchComesBack(t *testing.T) {
 	if err := os.Rename(decl, decl+".away"); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) })
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil, nil) })
 	w.ensure()
 	// Another directory takes the name: it is the one watched now.
 	if err := os.Mkdir(decl, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) })
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil, nil) })
 	if !w.ensure() {
 		t.Error("ensure did not report the directory back")
 	}
 	if err := os.WriteFile(filepath.Join(decl, "web.toml"), []byte("version = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil) && filepath.Base(ev.Name) == "web.toml" })
+	waitEvent(t, w, func(ev fsnotify.Event) bool { return w.relevant(ev, nil, nil) && filepath.Base(ev.Name) == "web.toml" })
 }
 
 func waitEvent(t *testing.T, w *watch, ok func(fsnotify.Event) bool) {

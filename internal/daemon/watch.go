@@ -75,7 +75,7 @@ func (w *watch) ensure() bool {
 // relevant filters events: declarations (not dotfiles, editor swap or
 // backup files), the declarations directory itself appearing or going in
 // its parent, and ynhd's own unit files.
-func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool) bool {
+func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool, own func(string) bool) bool {
 	if ev.Op == fsnotify.Chmod && filepath.Clean(ev.Name) != w.declDir {
 		return false
 	}
@@ -84,7 +84,7 @@ func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool) bool {
 	case w.declDir:
 		return decl.IsDeclarationFile(name)
 	case w.unitDir:
-		return ours[name] && !strings.HasPrefix(name, ".")
+		return ours[name] && !strings.HasPrefix(name, ".") && (own == nil || !own(name))
 	case w.parent:
 		if filepath.Clean(ev.Name) != w.declDir {
 			return false

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/units"
 )
 
@@ -66,4 +68,35 @@ func TestSteadyPassCallsDoNotGrow(t *testing.T) {
 		t.Errorf("idle pass D-Bus calls: %d with 3 apps, %d with 30; want 1 each", a, b)
 	}
 	_ = zap.NewNop
+}
+
+// TestIdlePassAsksPodmanNothing: once podman's view is known, a pass with
+// nothing to do makes no podman call (and so starts no podman service),
+// while a pass that starts an app does ask.
+func TestIdlePassAsksPodmanNothing(t *testing.T) {
+	e := newEnv(t)
+	pod := newFakePodman()
+	pod.images["localhost/ynhd-test/busybox:latest"] = podman.Image{ID: "img1"}
+	e.r.SetPodman(pod)
+	for i := 0; i < 5; i++ {
+		e.declare(fmt.Sprintf("app%d", i), busybox)
+	}
+	st := e.pass()
+	if st.LastPass.PodmanCalls == 0 {
+		t.Error("the first pass did not ask podman")
+	}
+	for i := 0; i < 3; i++ {
+		e.now = e.now.Add(time.Minute)
+		if st := e.pass(); st.LastPass.PodmanCalls != 0 || st.LastPass.DBusCalls != 1 {
+			t.Errorf("idle pass %d: %+v; want 0 podman calls and 1 D-Bus call", i, st.LastPass)
+		}
+	}
+	e.declare("new", busybox)
+	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
+		t.Error("a pass that starts an app did not ask podman")
+	}
+	e.now = e.now.Add(podRefresh + time.Second)
+	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
+		t.Error("podman not asked after podRefresh")
+	}
 }

@@ -41,6 +41,15 @@ type UnitDir struct {
 	Path       string
 	Target     string
 	SearchPath []string
+	// cache keeps the files read by the last call of ReadUnits (see
+	// NewUnitDir); without it every call reads every file.
+	cache *unitCache
+}
+
+// NewUnitDir returns a UnitDir whose ReadUnits reads only the files that
+// changed since its last call.
+func NewUnitDir(path, target string, searchPath []string) UnitDir {
+	return UnitDir{Path: path, Target: target, SearchPath: searchPath, cache: &unitCache{}}
 }
 
 // Dir implements Files.
@@ -49,25 +58,18 @@ func (u UnitDir) Dir() string { return u.Path }
 // ReadUnits implements Files. Symlinks (units linked or masked by hand) are
 // not ynhd's and are skipped.
 func (u UnitDir) ReadUnits() (map[string][]byte, error) {
-	entries, err := os.ReadDir(u.Path)
+	if u.cache == nil {
+		u.cache = &unitCache{}
+	}
+	files, err := u.cache.read(u.Path, func() ([]fs.DirEntry, error) { return os.ReadDir(u.Path) })
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string][]byte{}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]byte{}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".service") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(u.Path, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out[e.Name()] = b
-	}
-	return out, nil
+	return files, err
+}
+
+func isUnitName(name string) bool {
+	return strings.HasSuffix(name, ".service") && !strings.HasPrefix(name, ".")
 }
 
 // Taken implements Files.

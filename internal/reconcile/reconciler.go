@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,8 +52,12 @@ type Reconciler struct {
 	held     map[string]bool      // apps whose start waits for a dependency's health
 	podErr   string               // last podman API error, logged once
 	podDown  time.Time            // podman is not asked again before this
+	podCache World                // what podman said last (Containers, Images)
+	written  sync.Map             // unit name -> UnitHash of what ynhd last wrote ("" removed)
+	podSeen  time.Time            // when
 	dirErr   string               // last error reading the declarations directory
 	last     []Desired            // the last complete set of declarations
+	lastKeys map[string]fileKey   // the files it was read from
 	warnings map[string]string
 
 	mu       sync.Mutex
@@ -113,6 +118,21 @@ func (r *Reconciler) Busy() bool { return r.bg.busy() }
 // WaitBackground waits until no pull or build runs, or ctx is done.
 func (r *Reconciler) WaitBackground(ctx context.Context) { r.bg.wait(ctx) }
 
+// OwnChange reports whether the unit file name is as ynhd last left it
+// (written with that content, or removed): a change the daemon's watch
+// reports for it is ynhd's own and needs no pass.
+func (r *Reconciler) OwnChange(name string) bool {
+	want, ok := r.written.Load(name)
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(r.f.Dir(), name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return want.(string) == ""
+	}
+	return err == nil && want.(string) == UnitHash(b)
+}
+
 // Observed is when a pass last observed the manager: the daemon's
 // watchdog is fed only while this advances.
 func (r *Reconciler) Observed() time.Time {
@@ -137,6 +157,13 @@ func (r *Reconciler) load() ([]Desired, error) {
 	if err != nil {
 		return r.last, err
 	}
+	// Nothing changed on disk: the last parse stands (a build's context
+	// is hashed again: its files are not declarations).
+	keys := dirKeys(files)
+	if r.last != nil && sameKeys(keys, r.lastKeys) {
+		return r.rehashContexts(r.last), nil
+	}
+	r.lastKeys = keys
 	var out []Desired
 	for _, l := range decl.LoadFiles(files, r.cfg.Host, r.cfg.Home) {
 		d := Desired{App: l.Name, Unit: l.Name + ".service", Source: l.File}
@@ -164,6 +191,40 @@ func (r *Reconciler) load() ([]Desired, error) {
 	}
 	r.last = out
 	return out, nil
+}
+
+// rehashContexts returns ds with the context hash of every build
+// recomputed.
+func (r *Reconciler) rehashContexts(ds []Desired) []Desired {
+	if r.p == nil {
+		return ds
+	}
+	var out []Desired
+	for i, d := range ds {
+		if d.Decl == nil || d.Decl.Build == nil {
+			continue
+		}
+		h, err := podman.ContextHash(d.Decl.Build)
+		if err == nil && h == d.ContextHash {
+			continue
+		}
+		if out == nil {
+			out = append([]Desired(nil), ds...)
+		}
+		if err != nil {
+			out[i].Problem, out[i].Content, out[i].Decl = err.Error(), nil, nil
+			r.lastKeys = nil // read everything again next time
+		} else {
+			out[i].ContextHash = h
+		}
+	}
+	if out == nil {
+		return ds
+	}
+	if r.lastKeys != nil {
+		r.last = out
+	}
+	return out
 }
 
 func joinDiagnostics(ds decl.Diagnostics) string {
@@ -208,7 +269,6 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	if err := observeUsers(r.u, w, desired); err != nil {
 		return nil, nil, nil, err
 	}
-	r.observePodman(ctx, w, desired)
 	now := r.now()
 	r.takeLate()
 	r.takeBackground(now)
@@ -243,8 +303,20 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	for app, pr := range r.bg.Running() {
 		preparing[app] = pr.String()
 	}
-	p := MakePlan(Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
-		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil})
+	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
+		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil}
+	var p *Plan
+	if r.p != nil {
+		// podman is asked only when the plan may need it: a pass with
+		// nothing to do (the usual timer pass) starts no podman service.
+		// What it said last is kept for the status.
+		if acting && !r.needPodman(in) {
+			w.Containers, w.Images = r.podCache.Containers, r.podCache.Images
+		} else {
+			r.observePodman(ctx, w, desired)
+		}
+	}
+	p = MakePlan(in)
 	r.waiting = p.Waiting
 	declared := map[string]bool{}
 	for _, d := range desired {
@@ -282,6 +354,29 @@ func (r *Reconciler) noteDirError(err error) {
 	}
 }
 
+// podRefresh is how often a pass asks podman even when nothing seems to
+// need it, to notice an image that changed under a running container.
+const podRefresh = 10 * time.Minute
+
+// needPodman reports whether a pass must ask podman: a plan made without
+// it acts, an app waits for a dependency's health, a build's context no
+// longer matches its image, or what podman said last is old.
+func (r *Reconciler) needPodman(in Input) bool {
+	if r.podCache.Images == nil || r.now().Sub(r.podSeen) > podRefresh || len(r.held) > 0 || r.waiting {
+		return true
+	}
+	for _, d := range in.Desired {
+		if d.Decl == nil || d.Decl.Build == nil {
+			continue
+		}
+		img, ok := r.podCache.Images[podman.NormalizeRef(d.Decl.ImageRef())]
+		if !ok || img.Labels[podman.LabelContextHash] != d.ContextHash {
+			return true
+		}
+	}
+	return !MakePlan(in).Empty()
+}
+
 // observePodman adds podman's view to w unless podman recently failed to
 // answer in time.
 func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desired) {
@@ -291,6 +386,9 @@ func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desi
 	pctx, cancel := context.WithTimeout(ctx, podObserveTimeout)
 	defer cancel()
 	err := observePodman(pctx, r.p, w, desired)
+	if err == nil {
+		r.podCache, r.podSeen = World{Containers: w.Containers, Images: w.Images}, r.now()
+	}
 	switch {
 	case err != nil:
 		w.Podman = false
@@ -574,6 +672,12 @@ func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 	}
 	changedOwed := false
 	for _, a := range res.Done {
+		switch a.Op {
+		case OpWrite:
+			r.written.Store(a.Unit, UnitHash(a.Content))
+		case OpRemove:
+			r.written.Store(a.Unit, "")
+		}
 		if a.Op == OpStart || a.Op == OpRestart || a.Op == OpStop {
 			delete(r.held, a.App)
 		}
