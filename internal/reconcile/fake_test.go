@@ -28,6 +28,10 @@ type fake struct {
 	failJob map[string]string // unit -> job result other than done
 	foreign map[string]string // unit -> fragment path elsewhere
 	taken   map[string]string // unit -> what holds the name on the search path
+	// writeErr fails every write; queueErr fails queueing a job for a
+	// unit (the bus went away mid-call).
+	writeErr error
+	queueErr map[string]error
 	result  map[string]string // unit -> Result of a failed service
 	// nrestarts counts systemd's automatic restarts per unit.
 	nrestarts map[string]uint32
@@ -63,6 +67,9 @@ func (f *fake) ReadUnits() (map[string][]byte, error) {
 }
 func (f *fake) Write(name string, b []byte) error {
 	f.call("write %s", name)
+	if f.writeErr != nil {
+		return f.writeErr
+	}
 	f.files[name] = b
 	return nil
 }
@@ -125,6 +132,9 @@ func (f *fake) ReloadContext(context.Context) error {
 
 func (f *fake) job(verb, name string, ch chan<- string, active, sub string) (int, error) {
 	f.call("%s %s", verb, name)
+	if err := f.queueErr[name]; err != nil {
+		return 0, err
+	}
 	// Like systemd, a start loads a unit the manager does not know yet.
 	if u := f.unit(name); u.load == "not-found" && verb != "stop" {
 		if b, ok := f.files[name]; ok {

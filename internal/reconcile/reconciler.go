@@ -695,13 +695,9 @@ func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 				changedOwed = true
 			}
 		}
-		if _, failed := res.Failed[a.App]; !failed {
+		if _, failed := res.Failed[a.App]; !failed && !res.Deferred[a.App] {
 			delete(r.failed, a.App)
-			if a.Op == OpStart || a.Op == OpRestart || a.Op == OpWrite || a.Op == OpEnable {
-				if rt := r.retry[a.App]; rt != nil && rt.Op == a.Op {
-					delete(r.retry, a.App)
-				}
-			}
+			delete(r.retry, a.App) // the app went through a pass: what failed before works
 		}
 	}
 	for app, err := range res.Failed {
