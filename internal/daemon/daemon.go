@@ -300,6 +300,9 @@ func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 	}
 	d.notify.Status(summary)
 	if d.cfg.StatusFile != "" {
+		if reason == "reload" {
+			d.lastStatus = nil // asked for: written even if unchanged
+		}
 		if err := d.writeStatus(st); err != nil {
 			d.log.Warn("writing status file", zap.String("file", d.cfg.StatusFile), zap.Error(err))
 		}
