@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -263,6 +264,34 @@ func TestDaemonReconciles(t *testing.T) {
 		t.Error("a disabled app is still enabled into default.target")
 	}
 
+	// enabled = true again (here: the key removed) enables and starts it.
+	declare(t, "d-other", fmt.Sprintf("version = 1\nimage = %q\ncommand = [\"sleep\", \"100000\"]\nstop_timeout = \"1s\"\n", testenv.BusyboxImage))
+	waitContainer(t, "d-other", "running again after enabled = true", anyCtr)
+	if _, err := os.Lstat(filepath.Join(testenv.UnitDir(), "default.target.wants", "d-other.service")); err != nil {
+		t.Errorf("a re-enabled app is not enabled into default.target: %v", err)
+	}
+
+	// ynhd stop holds across passes; ynhd start ends it. A name that is
+	// not an app is refused.
+	ynhdOut(t, "stop", "d-other")
+	testenv.Systemctl(t, "reload", "ynhd.service")
+	time.Sleep(3 * time.Second)
+	if out, _ := testenv.SystemctlErr("is-active", "d-other.service"); out != "inactive" {
+		t.Errorf("d-other after ynhd stop and a pass: %s", out)
+	}
+	if st := ynhdOut(t, "status"); !strings.Contains(st, "d-other: stopped with ynhd stop") {
+		t.Errorf("status does not say d-other was stopped by hand:\n%s", st)
+	}
+	ynhdOut(t, "start", "d-other")
+	waitContainer(t, "d-other", "running after ynhd start", anyCtr)
+	if out, err := exec.Command(ynhdBin(t), "stop", "dbus").CombinedOutput(); err == nil || !strings.Contains(string(out), `no app named "dbus"`) {
+		t.Errorf("ynhd stop dbus: %v\n%s", err, out)
+	}
+	// ynhd apply while the daemon runs is refused: one reconciler at a time.
+	if out, err := exec.Command(ynhdBin(t), "apply").CombinedOutput(); err == nil || !strings.Contains(string(out), "holds") {
+		t.Errorf("ynhd apply beside the daemon: %v\n%s", err, out)
+	}
+
 	// Delete: stopped, unit gone, volume and its data kept.
 	undeclare(t, "d-web")
 	undeclare(t, "d-other")
@@ -319,7 +348,8 @@ func TestDaemonCrashLoop(t *testing.T) {
 func ynhdOut(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(ynhdBin(t), args...).CombinedOutput()
-	if err != nil {
+	var ee *exec.ExitError
+	if err != nil && !(args[0] == "status" && errors.As(err, &ee) && ee.ExitCode() == 3) { // 3: an app is failing
 		t.Fatalf("ynhd %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
