@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -100,7 +101,12 @@ func podmanInfo() (doctor.PodmanInfo, error) {
 	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt == "" || !isDir(rt) {
 		return doctor.PodmanInfo{}, doctor.ErrNoSession
 	}
-	out, err := exec.Command(podmanPath(), "info", "--format", "json").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, podmanPath(), "info", "--format", "json").Output()
+	if ctx.Err() != nil {
+		return doctor.PodmanInfo{}, fmt.Errorf("podman info gave no answer within a minute")
+	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			return doctor.PodmanInfo{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(ee.Stderr)))

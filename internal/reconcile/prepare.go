@@ -103,6 +103,8 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 		if a.Users == nil {
 			return errors.New("static system users can only be created in system mode")
 		}
+		ctx, cancel := context.WithTimeout(ctx, userTimeout)
+		defer cancel()
 		return a.Users.Ensure(ctx, act.Reason)
 	}
 	if a.Podman == nil {
@@ -130,6 +132,9 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 	}
 	return nil
 }
+
+// userTimeout bounds the creation of a static user (useradd, usermod).
+const userTimeout = 2 * time.Minute
 
 // podCallTimeout bounds one podman API call other than a pull or build
 // (which run in the background under prepTimeout).
