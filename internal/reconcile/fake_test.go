@@ -32,7 +32,7 @@ type fake struct {
 	// unit (the bus went away mid-call).
 	writeErr error
 	queueErr map[string]error
-	result  map[string]string // unit -> Result of a failed service
+	result   map[string]string // unit -> Result of a failed service
 	// nrestarts counts systemd's automatic restarts per unit.
 	nrestarts map[string]uint32
 }
