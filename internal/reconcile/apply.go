@@ -282,7 +282,7 @@ func (a *applier) await(ctx context.Context, waits []pending) {
 		select {
 		case res := <-w.ch:
 			if res != "done" {
-				a.fail(w.act.App, errorf(w.act.Unit, "%s job %s; see %s %s", w.act.Op, res, a.Journal, w.act.Unit))
+				a.fail(w.act.App, &JobError{Op: w.act.Op, Unit: w.act.Unit, Result: res, Journal: a.Journal})
 				continue
 			}
 			a.ok(w.act)
@@ -303,6 +303,20 @@ func (a *applier) late(act Action, ch <-chan string) {
 	if a.Late != nil {
 		a.Late(act, ch)
 	}
+}
+
+// JobError is a start, stop or restart job that ran and did not end
+// "done": the unit's own failure, which systemd's state and the crash
+// backoff handle (it is not retried as a failed step).
+type JobError struct {
+	Op      Op
+	Unit    string
+	Result  string // failed, canceled, timeout, dependency, skipped
+	Journal string // the command that shows the unit's log
+}
+
+func (e *JobError) Error() string {
+	return fmt.Sprintf("%s: %s job %s; see %s %s", e.Unit, e.Op, e.Result, e.Journal, e.Unit)
 }
 
 // PrepError is the failure of a pull, build, volume or network: the app

@@ -328,7 +328,7 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 		}
 	}
 	for app := range r.retry {
-		if !declared[app] {
+		if app != "" && !declared[app] {
 			delete(r.retry, app)
 		}
 	}
@@ -649,18 +649,16 @@ func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 		}
 	}
 	for app, err := range res.Failed {
-		if app == "" {
-			continue // the reload: owed restarts bring it back
-		}
 		var pe *PrepError
+		var je *JobError
 		op := failedOp[app]
-		if errors.As(err, &pe) {
+		switch {
+		case app == "":
+			op = OpReload // owed restarts bring the reload back; the retry makes it soon
+		case errors.As(err, &je):
+			continue // the unit's own failure: systemd's state and the crash backoff
+		case errors.As(err, &pe):
 			op = pe.Op
-		}
-		// A start or restart job that ran and failed is the unit's own
-		// failure: systemd's state and the crash backoff handle it.
-		if (op == OpStart || op == OpRestart) && strings.Contains(err.Error(), " job ") {
-			continue
 		}
 		r.noteRetry(app, op, err, now)
 	}
@@ -673,6 +671,8 @@ func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 	changedOwed := false
 	for _, a := range res.Done {
 		switch a.Op {
+		case OpReload:
+			delete(r.retry, "")
 		case OpWrite:
 			r.written.Store(a.Unit, UnitHash(a.Content))
 		case OpRemove:
@@ -706,7 +706,8 @@ func (r *Reconciler) afterApply(p *Plan, res Applied, owed map[string]string) {
 		}
 		r.failed[app] = err.Error()
 		// A job that ran and failed settled what was owed.
-		if strings.Contains(err.Error(), " job ") {
+		var je *JobError
+		if errors.As(err, &je) {
 			if _, ok := owed[app]; ok {
 				delete(owed, app)
 				changedOwed = true
