@@ -170,8 +170,36 @@ func (b *Bus) get(ctx context.Context) (*sddbus.Conn, error) {
 	return c, nil
 }
 
-// dial connects to the manager's private socket, else to the bus.
+// dial connects to the manager's private socket, else to the bus, giving
+// up when ctx is done. The connection itself is made with a background
+// context: godbus closes a connection when the context it was made with
+// ends.
 func dial(ctx context.Context, system bool) (*sddbus.Conn, string, error) {
+	type result struct {
+		c   *sddbus.Conn
+		via string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, via, err := dialNow(system)
+		ch <- result{c, via, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.via, r.err
+	case <-ctx.Done():
+		go func() { // a connection that comes too late is closed
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, "", fmt.Errorf("connecting to the systemd manager: %w", ctx.Err())
+	}
+}
+
+func dialNow(system bool) (*sddbus.Conn, string, error) {
+	bg := context.Background()
 	private := "/run/systemd/private"
 	if !system {
 		run := os.Getenv("XDG_RUNTIME_DIR")
@@ -182,7 +210,7 @@ func dial(ctx context.Context, system bool) (*sddbus.Conn, string, error) {
 	}
 	var errs []error
 	if _, err := os.Stat(private); err == nil {
-		c, err := sddbus.NewConnection(func() (*dbus.Conn, error) { return dialPrivate(ctx, private) })
+		c, err := sddbus.NewConnection(func() (*dbus.Conn, error) { return dialPrivate(private) })
 		if err == nil {
 			return c, private, nil
 		}
@@ -193,9 +221,9 @@ func dial(ctx context.Context, system bool) (*sddbus.Conn, string, error) {
 	via := "the session bus"
 	if system {
 		via = "the system bus"
-		c, err = sddbus.NewSystemConnectionContext(ctx)
+		c, err = sddbus.NewSystemConnectionContext(bg)
 	} else {
-		c, err = sddbus.NewUserConnectionContext(ctx)
+		c, err = sddbus.NewUserConnectionContext(bg)
 	}
 	if err == nil {
 		return c, via, nil
@@ -206,8 +234,8 @@ func dial(ctx context.Context, system bool) (*sddbus.Conn, string, error) {
 
 // dialPrivate opens a direct, authenticated connection to a manager's
 // private socket (no Hello: there is no bus daemon).
-func dialPrivate(ctx context.Context, path string) (*dbus.Conn, error) {
-	conn, err := dbus.Dial("unix:path="+path, dbus.WithContext(ctx))
+func dialPrivate(path string) (*dbus.Conn, error) {
+	conn, err := dbus.Dial("unix:path=" + path)
 	if err != nil {
 		return nil, err
 	}
