@@ -196,3 +196,53 @@ func unitApp(unit string) string { return strings.TrimSuffix(unit, ".service") }
 func errorf(unit, format string, args ...any) error {
 	return fmt.Errorf("%s: "+format, append([]any{unit}, args...)...)
 }
+
+// DefaultSearchPath is the unit search path systemd uses when nothing
+// overrides it (systemd.unit(5)), for the system manager or for a user
+// manager with the given home and runtime directory: what `ynhd check`
+// looks through without asking a manager.
+func DefaultSearchPath(system bool, home, runtimeDir string) []string {
+	if system {
+		return []string{"/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
+			"/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached", "/run/systemd/system",
+			"/run/systemd/system.attached", "/run/systemd/generator", "/usr/local/lib/systemd/system", "/lib/systemd/system",
+			"/usr/lib/systemd/system", "/run/systemd/generator.late"}
+	}
+	p := []string{filepath.Join(home, ".config/systemd/user.control")}
+	if runtimeDir != "" {
+		p = append(p, filepath.Join(runtimeDir, "systemd/user.control"), filepath.Join(runtimeDir, "systemd/transient"),
+			filepath.Join(runtimeDir, "systemd/generator.early"))
+	}
+	p = append(p, filepath.Join(home, ".config/systemd/user"), "/etc/xdg/systemd/user", "/etc/systemd/user")
+	if runtimeDir != "" {
+		p = append(p, filepath.Join(runtimeDir, "systemd/user"))
+	}
+	p = append(p, "/run/systemd/user")
+	if runtimeDir != "" {
+		p = append(p, filepath.Join(runtimeDir, "systemd/generator"))
+	}
+	p = append(p, filepath.Join(home, ".local/share/systemd/user"), "/usr/local/share/systemd/user", "/usr/share/systemd/user",
+		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user")
+	if runtimeDir != "" {
+		p = append(p, filepath.Join(runtimeDir, "systemd/generator.late"))
+	}
+	return p
+}
+
+// NameTaken says what keeps ynhd from owning a unit name in u, "" if
+// nothing: a file of that name in u that ynhd did not write, or anything
+// Taken finds.
+func (u UnitDir) NameTaken(name string) string {
+	own := filepath.Join(u.Path, name)
+	if fi, err := os.Lstat(own); err == nil && fi.Mode().IsRegular() {
+		b, err := os.ReadFile(own)
+		if err != nil {
+			return own + " cannot be read: " + err.Error()
+		}
+		if _, ok := units.ReadMarker(b); !ok {
+			return own + " exists and was not written by ynhd"
+		}
+		return ""
+	}
+	return u.Taken(name)
+}
