@@ -12,8 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/ynhd/ynhd/internal/daemon"
-	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
@@ -45,10 +46,11 @@ func cmdStatus(args []string, e env) int {
 	}
 	defer conn.Close()
 	l := c.layout(e)
-	log, _ := logging.New(logging.Options{Output: e.stderr, ForceConsole: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rec := newReconciler(ctx, l, e, conn, log)
+	// The snapshot's own findings (a crash loop, podman not answering)
+	// are in the status itself; its log would only repeat them.
+	rec := newReconciler(ctx, l, e, conn, zap.NewNop())
 	defer rec.Close()
 	st, err := rec.Snapshot(ctx)
 	if err != nil {

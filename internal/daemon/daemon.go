@@ -202,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			s.due("timer", time.Now())
 		case <-hup:
 			d.notify.Reloading()
+			d.rec.Refresh()
 			d.pass(ctx, "reload", s)
 			d.notify.Ready()
 		case ev, ok := <-w.Events():

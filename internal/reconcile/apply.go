@@ -118,7 +118,8 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 			}
 			if (op == OpPull || op == OpBuild) && a.Background != nil && a.Podman != nil && a.Background(act) {
 				a.res.Deferred[act.App] = true
-				a.log.Info(op.String()+" started in the background", zap.String("app", act.App), zap.String("image", act.Image))
+				a.log.Info(op.String(), zap.String("app", act.App), zap.String("unit", act.Unit), zap.String("image", act.Image),
+					zap.String("reason", act.Reason+"; in the background"))
 				continue
 			}
 			out := &logWriter{log: a.log, app: act.App}

@@ -118,6 +118,15 @@ func (r *Reconciler) Busy() bool { return r.bg.busy() }
 // WaitBackground waits until no pull or build runs, or ctx is done.
 func (r *Reconciler) WaitBackground(ctx context.Context) { r.bg.wait(ctx) }
 
+// Refresh makes the next pass ask podman whatever it plans: a pass a
+// person asked for (SIGHUP) sees an image that changed under a running
+// container at once, not at the next periodic refresh.
+func (r *Reconciler) Refresh() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.podSeen = time.Time{}
+}
+
 // OwnChange reports whether the unit file name is as ynhd last left it
 // (written with that content, or removed): a change the daemon's watch
 // reports for it is ynhd's own and needs no pass.
@@ -362,7 +371,7 @@ const podRefresh = 10 * time.Minute
 // it acts, an app waits for a dependency's health, a build's context no
 // longer matches its image, or what podman said last is old.
 func (r *Reconciler) needPodman(in Input) bool {
-	if r.podCache.Images == nil || r.now().Sub(r.podSeen) > podRefresh || len(r.held) > 0 || r.waiting {
+	if r.podCache.Images == nil || r.podSeen.IsZero() || r.now().Sub(r.podSeen) > podRefresh || len(r.held) > 0 || r.waiting {
 		return true
 	}
 	for _, d := range in.Desired {
