@@ -133,13 +133,26 @@ func Validate(p *Parsed, host Host) Diagnostics {
 }
 
 // strings rejects control characters that could break a unit file line in
-// every string of the declaration, map keys included.
+// every string of the declaration, map keys included, and strings beyond
+// the bounds of shape.go (Decode checks them on the raw text already; an
+// App built otherwise is checked here).
 func (v *validator) strings() {
+	total := 0
 	walkStrings(reflect.ValueOf(v.app).Elem(), "", func(key, s string) {
+		total += len(s)
 		if i := strings.IndexAny(s, "\n\r\x00"); i >= 0 {
 			v.errf(key, "value contains a newline or NUL character; these are not allowed in declarations")
 		}
+		if len(s) > MaxValueLen {
+			v.errf(key, "value of %d bytes, more than the %d (64 KiB) a value may have: keep long data in a file the app reads (binds, env_files)", len(s), MaxValueLen)
+		}
 	})
+	if total > MaxValuesTotal {
+		v.errf("", "strings add up to %d bytes, more than the %d (128 KiB) that fit a unit's command line: keep long data in files the app reads (binds, env_files)", total, MaxValuesTotal)
+	}
+	if n := len(v.app.Description); n > MaxDescriptionLen {
+		v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
+	}
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
