@@ -69,6 +69,9 @@ func LoadFiles(files []string, host Host, home string) []*Loaded {
 		parsed = append(parsed, p)
 	}
 	setDs := ValidateSet(parsed, known)
+	if host.System {
+		setDs = append(setDs, systemUserClashes(parsed)...)
+	}
 	for _, l := range out {
 		for _, d := range setDs {
 			if d.File == l.File {
