@@ -142,6 +142,8 @@ func (v *validator) strings() {
 		total += len(s)
 		if i := strings.IndexAny(s, "\n\r\x00"); i >= 0 {
 			v.errf(key, "value contains a newline or NUL character; these are not allowed in declarations")
+		} else if c, ok := controlChar(s); ok {
+			v.errf(key, "value contains the control character %s; declarations allow tab but no other control character", EscapeText(string(c)))
 		}
 		if len(s) > MaxValueLen {
 			v.errf(key, "value of %d bytes, more than the %d (64 KiB) a value may have: keep long data in a file the app reads (binds, env_files)", len(s), MaxValueLen)
@@ -153,6 +155,17 @@ func (v *validator) strings() {
 	if n := len(v.app.Description); n > MaxDescriptionLen {
 		v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
 	}
+}
+
+// controlChar returns the first C0 control character other than tab, DEL
+// or C1 control character in s.
+func controlChar(s string) (rune, bool) {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t') || (r >= 0x7f && r <= 0x9f) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
