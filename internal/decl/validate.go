@@ -46,10 +46,6 @@ var reservedNames = map[string]bool{"ynhd": true, "dbus": true, "podman": true, 
 // reservedLabelPrefix is the label namespace ynhd sets on its containers.
 const reservedLabelPrefix = "io.ynhd."
 
-// podmanArgsOwned are podman run flags ynhd sets itself; overriding them
-// through podman_args would break stopping, readiness or naming.
-var podmanArgsOwned = []string{"--name", "--cidfile", "--rm", "--replace", "-d", "--detach", "--sdnotify", "--cgroups", "--systemd"}
-
 var (
 	pullPolicies   = set("missing", "always", "never", "newer")
 	restartValues  = set("no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always")
@@ -246,20 +242,7 @@ func (v *validator) process() {
 			v.errf(fmt.Sprintf("env_files[%d]", i), "empty path")
 		}
 	}
-	for i, arg := range a.PodmanArgs {
-		key := fmt.Sprintf("podman_args[%d]", i)
-		flag, _, _ := strings.Cut(arg, "=")
-		owned := false
-		for _, o := range podmanArgsOwned {
-			owned = owned || flag == o
-		}
-		if owned {
-			v.errf(key, "%s is set by ynhd and cannot be overridden; remove it", flag)
-		}
-	}
-	if len(a.PodmanArgs) > 0 {
-		v.warnf("podman_args", "podman_args are passed to podman unchecked; ynhd cannot validate them and they may break the unit; prefer a declaration key")
-	}
+	v.podmanArgs()
 }
 
 func (v *validator) ports(host Host) {
