@@ -118,6 +118,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.resources()
 	v.systemUser(host)
 	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
+	v.secrets()
 	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {
 		if strings.HasPrefix(k, reservedLabelPrefix) {
