@@ -66,7 +66,7 @@ test-system: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) -v ./test/system/
 
 test-unit: lint
-	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/
+	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/
 
 fuzz:
 	$(GO) test $(GOFLAGS_TAGS) ./internal/units/ -run '^$$' -fuzz FuzzDecodeRender -fuzztime $(FUZZTIME)

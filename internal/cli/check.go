@@ -24,7 +24,7 @@ func cmdCheck(args []string, e env) int {
 	}
 	files, err := expand(paths)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ynhd check: %v\n", err)
+		fmt.Fprintf(e.stderr, "ynhd check: %s\n", decl.EscapeText(err.Error()))
 		return exitProblem
 	}
 	loaded := loadSet(files, e, c.system)
@@ -92,9 +92,9 @@ func printRoutes(e env, loaded []*decl.Loaded) {
 		route, why := a.SystemRoute()
 		user := units.SystemUserName(a.Name)
 		if route == decl.RouteStatic {
-			fmt.Fprintf(e.stdout, "%s: runs as static system user %s with subordinate ids (created by ynhd if missing): %s\n", a.Name, user, why)
+			fmt.Fprintf(e.stdout, "%s: runs as static system user %s with subordinate ids (created by ynhd if missing): %s\n", a.Name, user, decl.EscapeText(why))
 		} else {
-			fmt.Fprintf(e.stdout, "%s: runs as DynamicUser %s, a single id: %s\n", a.Name, user, why)
+			fmt.Fprintf(e.stdout, "%s: runs as DynamicUser %s, a single id: %s\n", a.Name, user, decl.EscapeText(why))
 		}
 	}
 }

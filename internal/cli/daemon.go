@@ -54,8 +54,12 @@ func (c *commonFlags) layout(e env) layout {
 		cfg = filepath.Join(e.home, ".config")
 	}
 	run := os.Getenv("XDG_RUNTIME_DIR")
+	status := ""
 	if run == "" {
-		run = filepath.Join(os.TempDir(), fmt.Sprintf("ynhd-%d", os.Getuid()))
+		run, _ = privateRuntimeDir() // "" when unsafe: no status file then
+	}
+	if run != "" {
+		status = filepath.Join(run, "ynhd", "status.json")
 	}
 	state := os.Getenv("XDG_STATE_HOME")
 	if state == "" {
@@ -66,7 +70,7 @@ func (c *commonFlags) layout(e env) layout {
 		declDir:    decl,
 		stateDir:   filepath.Join(state, "ynhd"),
 		unitDir:    filepath.Join(cfg, "systemd", "user"),
-		statusFile: filepath.Join(run, "ynhd", "status.json"),
+		statusFile: status,
 		target:     "default.target",
 	}
 }

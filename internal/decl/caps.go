@@ -30,6 +30,9 @@ func NormalizeCap(c string) (string, error) {
 	}
 	best, bestD := "", 3
 	for name := range capabilities {
+		if len(u) > maxSuggestLen {
+			break // no typo of a known name
+		}
 		if d := editDistance(u, name); d < bestD || (d == bestD && name < best) {
 			best, bestD = name, d
 		}

@@ -24,8 +24,13 @@ type Parsed struct {
 // to name the app (its stem); home expands a leading ~/ in paths. Unknown
 // keys, type errors and a missing or unsupported version are errors. Decode
 // applies defaults and resolves relative paths against file's directory;
-// it does not validate values (see Validate).
+// it does not validate values (see Validate). Input beyond the bounds of
+// shape.go (MaxFileSize, MaxDepth, MaxItems, MaxKeyPath, MaxValueLen,
+// MaxValuesTotal) is refused before it is parsed.
 func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
+	if d := checkShape(file, data); d != nil {
+		return nil, Diagnostics{*d}
+	}
 	var app App
 	md, err := toml.Decode(string(data), &app)
 	if err != nil {
@@ -42,11 +47,12 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	if ds.HasErrors() {
 		return nil, ds
 	}
-	unknown := map[string]bool{}
-	for _, k := range md.Undecoded() {
-		unknown[k.String()] = true
+	undecoded := md.Undecoded()
+	unknown := make(map[string]bool, len(undecoded))
+	for _, k := range undecoded {
+		unknown[strings.Join(k, "\x00")] = true
 	}
-	for _, k := range md.Undecoded() {
+	for _, k := range undecoded {
 		if !underUnknown(k, unknown) {
 			ds = append(ds, unknownKey(file, pos, k)...)
 		}
@@ -142,14 +148,27 @@ func unknownKey(file string, pos *positions, k toml.Key) Diagnostics {
 
 // underUnknown reports whether a parent of k is itself unknown: only the
 // outermost unknown key is reported.
+// Keys in unknown are their parts joined by NUL, which no key contains
+// after the shape check; the prefixes of one key are then substrings of
+// one string, so the check is linear in the key's length.
 func underUnknown(k toml.Key, unknown map[string]bool) bool {
-	for i := 1; i < len(k); i++ {
-		if unknown[k[:i].String()] {
+	full := strings.Join(k, "\x00")
+	for i := strings.IndexByte(full, 0); i >= 0; {
+		if unknown[full[:i]] {
 			return true
 		}
+		j := strings.IndexByte(full[i+1:], 0)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
 	return false
 }
+
+// maxSuggestLen bounds the names suggest and NormalizeCap compare: longer
+// ones are no typo of a known name, and the edit distance is quadratic.
+const maxSuggestLen = 64
 
 // suggest finds the known key closest to the unknown one, following the
 // struct types down the key path.
@@ -175,6 +194,9 @@ func suggest(k toml.Key) string {
 		return ""
 	}
 	want := strings.ToLower(k[len(k)-1])
+	if len(want) > maxSuggestLen {
+		return ""
+	}
 	best, bestD := "", 3
 	for i := 0; i < t.NumField(); i++ {
 		tag := tagName(t.Field(i))

@@ -37,10 +37,12 @@ type Diagnostic struct {
 }
 
 // String formats the diagnostic as file:line:col: [warning: ]key: message,
-// the form editors and CI annotations understand.
+// the form editors and CI annotations understand. File, key and message are
+// passed through EscapeText: the result is one line with no control
+// characters, whatever the declaration holds.
 func (d Diagnostic) String() string {
 	var b strings.Builder
-	b.WriteString(d.File)
+	b.WriteString(EscapeText(d.File))
 	if d.Line > 0 {
 		fmt.Fprintf(&b, ":%d", d.Line)
 		if d.Col > 0 {
@@ -52,10 +54,10 @@ func (d Diagnostic) String() string {
 		b.WriteString("warning: ")
 	}
 	if d.Key != "" {
-		b.WriteString(d.Key)
+		b.WriteString(EscapeText(d.Key))
 		b.WriteString(": ")
 	}
-	b.WriteString(d.Message)
+	b.WriteString(EscapeText(d.Message))
 	return b.String()
 }
 

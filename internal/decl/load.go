@@ -1,7 +1,9 @@
 package decl
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,19 +31,27 @@ func IsDeclarationFile(name string) bool {
 }
 
 // LoadFiles reads, decodes and validates the given declaration files as one
-// set. A file that cannot be read or decoded is reported and the others
-// still load.
+// set. A file that cannot be read or decoded is reported (an Error
+// diagnostic on that file, whose app callers keep as it is) and the others
+// still load. Files are read with ReadFile; in system mode (host.System)
+// each file, its directory and its existing env files must also pass
+// CheckTrusted.
 func LoadFiles(files []string, host Host, home string) []*Loaded {
 	var out []*Loaded
 	known := map[string]bool{}
 	var parsed []*Parsed
+	dirs := map[string]error{}
 	for _, f := range files {
 		l := &Loaded{File: f, Name: AppName(f)}
 		out = append(out, l)
 		known[l.Name] = true
-		data, err := os.ReadFile(f)
+		if err := trustedDir(dirs, f, host.System); err != nil {
+			l.Diagnostics = Diagnostics{{File: f, Severity: Error, Message: fmt.Sprintf("declarations directory: %v", err)}}
+			continue
+		}
+		data, err := ReadFile(f, host.System)
 		if err != nil {
-			l.Diagnostics = Diagnostics{{File: f, Severity: Error, Message: fmt.Sprintf("cannot read: %v", err)}}
+			l.Diagnostics = Diagnostics{{File: f, Severity: Error, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
 			continue
 		}
 		p, ds := Decode(f, data, home)
@@ -53,9 +63,15 @@ func LoadFiles(files []string, host Host, home string) []*Loaded {
 		// Unknown keys and a bad version do not stop validation: a person
 		// fixing a file wants every problem at once.
 		l.Diagnostics = append(l.Diagnostics, Validate(p, host)...)
+		if host.System {
+			l.Diagnostics = append(l.Diagnostics, trustedEnvFiles(p)...)
+		}
 		parsed = append(parsed, p)
 	}
 	setDs := ValidateSet(parsed, known)
+	if host.System {
+		setDs = append(setDs, systemUserClashes(parsed)...)
+	}
 	for _, l := range out {
 		for _, d := range setDs {
 			if d.File == l.File {
@@ -65,6 +81,48 @@ func LoadFiles(files []string, host Host, home string) []*Loaded {
 		l.Diagnostics.Sort()
 	}
 	return out
+}
+
+// trustedDir checks, once per directory, that f's directory passes
+// CheckTrusted in system mode.
+func trustedDir(seen map[string]error, f string, system bool) error {
+	if !system {
+		return nil
+	}
+	dir := filepath.Dir(f)
+	if err, ok := seen[dir]; ok {
+		return err
+	}
+	err := checkTrustedPath(dir)
+	seen[dir] = err
+	return err
+}
+
+// trustedEnvFiles reports env files that exist but that someone other
+// than root could write: podman reads them into the app's environment.
+// A missing one is left to podman, which fails to start the app.
+func trustedEnvFiles(p *Parsed) Diagnostics {
+	v := &validator{app: p.App, pos: p.pos}
+	for i, f := range p.App.EnvFiles {
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		if err := CheckTrusted(f, st); err != nil {
+			v.errf(fmt.Sprintf("env_files[%d]", i), "%v", err)
+		}
+	}
+	return v.ds
+}
+
+// unwrapPath drops the "open PATH:" of an os error: the diagnostic names
+// the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // DeclarationFiles lists the declarations in dir, sorted.

@@ -14,16 +14,28 @@ type Pos struct{ Line, Col int }
 // structural scanner records them; it understands tables, arrays of tables,
 // dotted and quoted keys, inline tables, multi-line arrays and every string
 // form, and gives up quietly (fewer positions) on anything else. It runs only
-// on input the TOML decoder already accepted.
+// on input the TOML decoder already accepted, whose nesting checkShape has
+// bounded, and it is linear in its input: recorded paths stop at
+// pathBudget bytes in all, so no input makes it build ever longer paths.
 type positions struct {
 	at    map[string]Pos
 	order []string
+	bytes int
+	// byBare maps a path without array indexes to the recorded paths,
+	// in file order; built on first use by matching.
+	byBare map[string][]string
 }
 
+// pathBudget bounds the bytes of all recorded paths together: far more
+// than any real declaration needs (a few KiB), and a fixed cost for a
+// hostile one.
+const pathBudget = 4 << 20
+
 func (p *positions) record(path string, pos Pos) {
-	if _, ok := p.at[path]; ok {
+	if _, ok := p.at[path]; ok || p.bytes+len(path) > pathBudget {
 		return
 	}
+	p.bytes += len(path)
 	p.at[path] = pos
 	p.order = append(p.order, path)
 }
@@ -48,19 +60,22 @@ func (p *positions) lookup(path string) Pos {
 // matching returns the recorded paths that equal path once array indexes are
 // removed, in file order.
 func (p *positions) matching(path string) []string {
+	if p.byBare == nil {
+		p.byBare = map[string][]string{}
+		for _, k := range p.order {
+			bare := indexRE.ReplaceAllString(k, "")
+			p.byBare[bare] = append(p.byBare[bare], k)
+		}
+	}
 	var out []string
-	for _, k := range p.order {
+	for _, k := range p.byBare[path] {
 		// Elements of an array value (key[0]) are not keys of their own.
-		if !strings.HasSuffix(k, "]") && indexRE.ReplaceAllString(k, "") == path {
+		if !strings.HasSuffix(k, "]") {
 			out = append(out, k)
 		}
 	}
 	if len(out) == 0 { // an unknown array of tables: its headers
-		for _, k := range p.order {
-			if indexRE.ReplaceAllString(k, "") == path {
-				out = append(out, k)
-			}
-		}
+		out = p.byBare[path]
 	}
 	return out
 }
@@ -167,10 +182,12 @@ func (s *scanner) document() {
 
 // arrayParent rewrites a sub-table header of an array of tables
 // ([ports.x] after [[ports]]) to the current element (ports[N].x).
+// It looks up each dotted prefix of path, longest first, so its cost is
+// the length of path, not the number of arrays.
 func (s *scanner) arrayParent(path string) (string, bool) {
-	for base, n := range s.arrays {
-		if strings.HasPrefix(path, base+".") {
-			return base + "[" + strconv.Itoa(n-1) + "]" + path[len(base):], true
+	for i := strings.LastIndexByte(path, '.'); i > 0; i = strings.LastIndexByte(path[:i], '.') {
+		if n, ok := s.arrays[path[:i]]; ok {
+			return path[:i] + "[" + strconv.Itoa(n-1) + "]" + path[i:], true
 		}
 	}
 	return "", false

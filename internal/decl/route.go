@@ -1,7 +1,10 @@
 package decl
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -53,6 +56,49 @@ func (a *App) needsManyIDs() string {
 	return ""
 }
 
+// SystemUserName is the user a system-mode app runs as, dynamic or static:
+// "ynhd-" and the app name, so that a user who happens to share the app's
+// name is never picked up. A name longer than useradd's 31 characters is
+// shortened to 17 characters of the app name, '-' and the first 8 hex
+// digits of the SHA-256 of the full app name. That shortened form is 31
+// characters long with '-' and 8 hex digits at the end, and an app name
+// that would spell it out unshortened is refused in system mode
+// (LooksHashed), so two valid apps never share a user short of a hash
+// collision, which LoadFiles also reports.
+func SystemUserName(app string) string {
+	n := "ynhd-" + app
+	if len(n) <= maxUserName {
+		return n
+	}
+	sum := sha256.Sum256([]byte(app))
+	return n[:maxUserName-9] + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// maxUserName is the longest user name useradd accepts.
+const maxUserName = 31
+
+var hashedRE = regexp.MustCompile(`^.{17}-[0-9a-f]{8}$`)
+
+// LooksHashed reports whether app's unshortened user name has the form of
+// a shortened one, so it could be another app's user.
+func LooksHashed(app string) bool { return hashedRE.MatchString(app) }
+
+// systemUserClashes reports apps whose system users are the same: two long
+// names whose hashes collide.
+func systemUserClashes(apps []*Parsed) Diagnostics {
+	var ds Diagnostics
+	seen := map[string]string{}
+	for _, p := range apps {
+		u := SystemUserName(p.App.Name)
+		if other, ok := seen[u]; ok {
+			ds = append(ds, Diagnostic{File: p.App.File, Severity: Error,
+				Message: fmt.Sprintf("app %q would run as system user %s, as app %q does: rename one of the files", p.App.Name, u, other)})
+		}
+		seen[u] = p.App.Name
+	}
+	return ds
+}
+
 func (v *validator) systemUser(host Host) {
 	a := v.app
 	if !systemUsers[a.SystemUser] {
@@ -61,6 +107,9 @@ func (v *validator) systemUser(host Host) {
 	}
 	if !host.System {
 		return
+	}
+	if LooksHashed(a.Name) {
+		v.errf("", "app name %q has the form of a shortened system user name (17 characters, '-', 8 hex digits), so its user %s could be another app's: rename the file (add or remove a character)", a.Name, SystemUserName(a.Name))
 	}
 	if a.SystemUser == RouteDynamic {
 		if need := a.needsManyIDs(); need != "" {

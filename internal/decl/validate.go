@@ -46,10 +46,6 @@ var reservedNames = map[string]bool{"ynhd": true, "dbus": true, "podman": true, 
 // reservedLabelPrefix is the label namespace ynhd sets on its containers.
 const reservedLabelPrefix = "io.ynhd."
 
-// podmanArgsOwned are podman run flags ynhd sets itself; overriding them
-// through podman_args would break stopping, readiness or naming.
-var podmanArgsOwned = []string{"--name", "--cidfile", "--rm", "--replace", "-d", "--detach", "--sdnotify", "--cgroups", "--systemd"}
-
 var (
 	pullPolicies   = set("missing", "always", "never", "newer")
 	restartValues  = set("no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always")
@@ -122,6 +118,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.resources()
 	v.systemUser(host)
 	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
+	v.secrets()
 	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {
 		if strings.HasPrefix(k, reservedLabelPrefix) {
@@ -133,13 +130,39 @@ func Validate(p *Parsed, host Host) Diagnostics {
 }
 
 // strings rejects control characters that could break a unit file line in
-// every string of the declaration, map keys included.
+// every string of the declaration, map keys included, and strings beyond
+// the bounds of shape.go (Decode checks them on the raw text already; an
+// App built otherwise is checked here).
 func (v *validator) strings() {
+	total := 0
 	walkStrings(reflect.ValueOf(v.app).Elem(), "", func(key, s string) {
+		total += len(s)
 		if i := strings.IndexAny(s, "\n\r\x00"); i >= 0 {
 			v.errf(key, "value contains a newline or NUL character; these are not allowed in declarations")
+		} else if c, ok := controlChar(s); ok {
+			v.errf(key, "value contains the control character %s; declarations allow tab but no other control character", EscapeText(string(c)))
+		}
+		if len(s) > MaxValueLen {
+			v.errf(key, "value of %d bytes, more than the %d (64 KiB) a value may have: keep long data in a file the app reads (binds, env_files)", len(s), MaxValueLen)
 		}
 	})
+	if total > MaxValuesTotal {
+		v.errf("", "strings add up to %d bytes, more than the %d (128 KiB) that fit a unit's command line: keep long data in files the app reads (binds, env_files)", total, MaxValuesTotal)
+	}
+	if n := len(v.app.Description); n > MaxDescriptionLen {
+		v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
+	}
+}
+
+// controlChar returns the first C0 control character other than tab, DEL
+// or C1 control character in s.
+func controlChar(s string) (rune, bool) {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t') || (r >= 0x7f && r <= 0x9f) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
@@ -220,20 +243,7 @@ func (v *validator) process() {
 			v.errf(fmt.Sprintf("env_files[%d]", i), "empty path")
 		}
 	}
-	for i, arg := range a.PodmanArgs {
-		key := fmt.Sprintf("podman_args[%d]", i)
-		flag, _, _ := strings.Cut(arg, "=")
-		owned := false
-		for _, o := range podmanArgsOwned {
-			owned = owned || flag == o
-		}
-		if owned {
-			v.errf(key, "%s is set by ynhd and cannot be overridden; remove it", flag)
-		}
-	}
-	if len(a.PodmanArgs) > 0 {
-		v.warnf("podman_args", "podman_args are passed to podman unchecked; ynhd cannot validate them and they may break the unit; prefer a declaration key")
-	}
+	v.podmanArgs()
 }
 
 func (v *validator) ports(host Host) {

@@ -105,6 +105,11 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 		}
 		ctx, cancel := context.WithTimeout(ctx, userTimeout)
 		defer cancel()
+		if ua, ok := a.Users.(interface {
+			EnsureApp(ctx context.Context, user, app string) error
+		}); ok { // records the app on the account (*sysuser.Users)
+			return ua.EnsureApp(ctx, act.Reason, act.App)
+		}
 		return a.Users.Ensure(ctx, act.Reason)
 	}
 	if a.Podman == nil {

@@ -1,8 +1,6 @@
 package units
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -281,17 +279,9 @@ func (r *renderer) systemUser(s *Section) bool {
 	return route == decl.RouteStatic
 }
 
-// SystemUserName is the user a system-mode app runs as, dynamic or static.
-// It is prefixed so that a user that happens to share the app's name is
-// never picked up, and shortened with a hash to fit the 31-character limit.
-func SystemUserName(app string) string {
-	n := "ynhd-" + app
-	if len(n) <= 31 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(app))
-	return n[:22] + "-" + hex.EncodeToString(sum[:])[:8]
-}
+// SystemUserName is the user a system-mode app runs as, dynamic or static
+// (decl.SystemUserName).
+func SystemUserName(app string) string { return decl.SystemUserName(app) }
 
 func (r *renderer) installSection() {
 	s := r.u.Section("Install")

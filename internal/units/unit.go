@@ -85,9 +85,17 @@ var (
 	keyRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 )
 
+// MaxLineLen is the longest line Bytes writes: below systemd's
+// LONG_LINE_MAX (1 MiB), past which systemd refuses to load the unit ("No
+// buffer space available"). The bounds on declarations (decl.MaxValueLen,
+// decl.MaxValuesTotal, decl.MaxDescriptionLen) keep the longest line of a
+// rendered unit, ExecStart=, under about 640 KiB.
+const MaxLineLen = 1<<20 - 1
+
 // Bytes serializes the unit. It fails, rather than write a unit that would
-// parse differently, on a malformed section or key name, or a value with a
-// line break, NUL, or a trailing backslash (systemd's line continuation).
+// parse differently or not at all, on a malformed section or key name, a
+// value with a line break, NUL, or a trailing backslash (systemd's line
+// continuation), or a line longer than MaxLineLen.
 func (u *Unit) Bytes() ([]byte, error) {
 	var b bytes.Buffer
 	for _, c := range u.Comments {
@@ -124,6 +132,8 @@ func checkOption(o Option) error {
 		return fmt.Errorf("%s: value ends with a backslash, which systemd reads as a line continuation", o.Key)
 	case strings.TrimSpace(o.Value) != o.Value:
 		return fmt.Errorf("%s: value has leading or trailing white space, which systemd drops", o.Key)
+	case len(o.Key)+1+len(o.Value) > MaxLineLen:
+		return fmt.Errorf("%s: line of %d bytes, longer than systemd reads (%d)", o.Key, len(o.Key)+1+len(o.Value), MaxLineLen)
 	}
 	return nil
 }
