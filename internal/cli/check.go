@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/reconcile"
 	"github.com/ynhd/ynhd/internal/units"
 )
 
@@ -28,6 +29,7 @@ func cmdCheck(args []string, e env) int {
 		return exitProblem
 	}
 	loaded := loadSet(files, e, c.system)
+	takenNames(c.layout(e), e, loaded)
 	var nerr, nwarn int
 	for _, l := range loaded {
 		for _, d := range l.Diagnostics {
@@ -47,6 +49,24 @@ func cmdCheck(args []string, e env) int {
 		return exitProblem
 	}
 	return exitOK
+}
+
+// takenNames adds an error to each declaration whose unit name is held by
+// a unit ynhd did not write: a file, mask, alias, link or drop-in anywhere
+// on the manager's default search path (a unit the distribution ships, in
+// system mode). The daemon would leave such an app alone; check says so
+// first.
+func takenNames(l layout, e env, loaded []*decl.Loaded) {
+	u := reconcile.UnitDir{Path: l.unitDir, SearchPath: reconcile.DefaultSearchPath(l.system, e.home, os.Getenv("XDG_RUNTIME_DIR"))}
+	for _, ld := range loaded {
+		name := ld.Name + ".service"
+		by := u.NameTaken(name)
+		if by == "" {
+			continue
+		}
+		ld.Diagnostics = append(ld.Diagnostics, decl.Diagnostic{File: ld.File, Severity: decl.Error,
+			Message: fmt.Sprintf("the unit name %s is taken (%s); ynhd never replaces a unit it did not write: rename this file", name, decl.EscapeText(by))})
+	}
 }
 
 // loadSet loads files as one set: dependencies are checked against the
