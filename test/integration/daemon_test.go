@@ -366,3 +366,55 @@ func journalSince(t *testing.T, unit string, since time.Time, extra ...string) s
 	}
 	return string(out)
 }
+
+// TestDaemonLeavesForeignUnits: a declaration named like a masked unit,
+// an alias or a linked unit never replaces it; the problem is in ynhd's
+// journal at priority err and in ynhd status.
+func TestDaemonLeavesForeignUnits(t *testing.T) {
+	ensureDaemon(t)
+	start := time.Now()
+	units := testenv.UnitDir()
+	linked := filepath.Join(t.TempDir(), "t-linked.service")
+	if err := os.WriteFile(linked, []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(linked), 0o755)
+	links := map[string]string{"t-masked.service": "/dev/null", "t-alias.service": "dbus.service"}
+	for name, dest := range links {
+		if err := os.Symlink(dest, filepath.Join(units, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Systemctl(t, "link", linked)
+	links["t-linked.service"] = linked
+	t.Cleanup(func() {
+		for _, app := range []string{"t-masked", "t-alias", "t-linked"} {
+			os.Remove(filepath.Join(declDir(t), app+".toml"))
+		}
+		for name := range links {
+			os.Remove(filepath.Join(units, name))
+		}
+		testenv.SystemctlErr("daemon-reload")
+	})
+	for _, app := range []string{"t-masked", "t-alias", "t-linked"} {
+		declare(t, app, fmt.Sprintf("version = 1\nimage = %q\ncommand = [\"sleep\", \"100000\"]\n", testenv.BusyboxImage))
+	}
+	testenv.WaitFor(t, 30*time.Second, 500*time.Millisecond, "the three problems in ynhd's journal at err", func() (bool, error) {
+		j := journalSince(t, "ynhd.service", start, "-p", "err")
+		return strings.Contains(j, "t-masked.service is taken") && strings.Contains(j, "t-alias.service is taken") &&
+			strings.Contains(j, "t-linked.service is taken"), nil
+	})
+	reloadYnhd(t)
+	time.Sleep(2 * time.Second)
+	for name, dest := range links {
+		if got, err := os.Readlink(filepath.Join(units, name)); err != nil || got != dest {
+			t.Errorf("%s: now %q (%v), want the symlink to %s left alone", name, got, err, dest)
+		}
+	}
+	st := ynhdOut(t, "status")
+	for _, app := range []string{"t-masked", "t-alias", "t-linked"} {
+		if !strings.Contains(st, app+": the unit name "+app+".service is taken") {
+			t.Errorf("ynhd status does not explain %s:\n%s", app, st)
+		}
+	}
+}
