@@ -215,6 +215,7 @@ o = "rw"
 			t.Errorf("%s at %v, want %v", k, got, w)
 		}
 	}
+	p.ensure()
 	if _, ok := p.at["line"]; ok {
 		t.Error("text inside a multi-line string read as a key")
 	}

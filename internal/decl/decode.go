@@ -36,13 +36,16 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	if err != nil {
 		return nil, Diagnostics{decodeError(file, data, err)}
 	}
-	pos := scanPositions(data)
+	pos := scanPositions(data) // scanned only if a diagnostic needs a position
 	var ds Diagnostics
-	// The decoder lets a non-table value for a map field pass silently;
-	// check those against the raw document.
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err == nil {
-		ds = append(ds, mapTypeErrors(file, pos, raw, reflect.TypeOf(App{}), "")...)
+	// The decoder lets a non-table value for a map field pass silently.
+	// The decoder's metadata tells whether any did; only then is the
+	// document decoded again, raw, to say exactly where.
+	if nonTableMaps(md) {
+		var raw map[string]any
+		if _, err := toml.Decode(string(data), &raw); err == nil {
+			ds = append(ds, mapTypeErrors(file, pos, raw, reflect.TypeOf(App{}), "")...)
+		}
 	}
 	if ds.HasErrors() {
 		return nil, ds
@@ -286,6 +289,51 @@ func mapTypeErrors(file string, pos *positions, raw map[string]any, t reflect.Ty
 		}
 	}
 	return ds
+}
+
+// mapPaths are the key paths (without array indexes) of App's map
+// fields, found once by reflection.
+var mapPaths = func() map[string]bool {
+	out := map[string]bool{}
+	var walk func(t reflect.Type, prefix string, depth int)
+	walk = func(t reflect.Type, prefix string, depth int) {
+		if depth > 4 {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := tagName(f)
+			if tag == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			key := join(prefix, tag)
+			switch {
+			case ft.Kind() == reflect.Map:
+				out[key] = true
+			case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{}):
+				walk(ft, key, depth+1)
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem(), key, depth+1)
+			}
+		}
+	}
+	walk(reflect.TypeOf(App{}), "", 0)
+	return out
+}()
+
+// nonTableMaps reports whether a map field of App was given something
+// other than a table.
+func nonTableMaps(md toml.MetaData) bool {
+	for _, k := range md.Keys() {
+		if mapPaths[strings.Join(k, ".")] && md.Type(k...) != "Hash" {
+			return true
+		}
+	}
+	return false
 }
 
 func tomlType(v any) string {

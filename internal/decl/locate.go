@@ -17,7 +17,12 @@ type Pos struct{ Line, Col int }
 // on input the TOML decoder already accepted, whose nesting checkShape has
 // bounded, and it is linear in its input: recorded paths stop at
 // pathBudget bytes in all, so no input makes it build ever longer paths.
+//
+// The scan runs on first use: a declaration without problems never needs
+// a position, so it never pays for the scan.
 type positions struct {
+	// data is the document to scan on first use (nil: nothing to scan).
+	data  []byte
 	at    map[string]Pos
 	order []string
 	bytes int
@@ -30,6 +35,17 @@ type positions struct {
 // than any real declaration needs (a few KiB), and a fixed cost for a
 // hostile one.
 const pathBudget = 4 << 20
+
+// ensure scans the document once, on first use.
+func (p *positions) ensure() {
+	if p.data == nil {
+		return
+	}
+	data := p.data
+	p.data = nil
+	s := scan(data)
+	p.at, p.order, p.bytes, p.byBare = s.at, s.order, s.bytes, nil
+}
 
 func (p *positions) record(path string, pos Pos) {
 	if _, ok := p.at[path]; ok || p.bytes+len(path) > pathBudget {
@@ -44,6 +60,7 @@ var indexRE = regexp.MustCompile(`\[\d+\]`)
 
 // lookup returns the position of path, or of its nearest recorded parent.
 func (p *positions) lookup(path string) Pos {
+	p.ensure()
 	for path != "" {
 		if pos, ok := p.at[path]; ok {
 			return pos
@@ -60,6 +77,7 @@ func (p *positions) lookup(path string) Pos {
 // matching returns the recorded paths that equal path once array indexes are
 // removed, in file order.
 func (p *positions) matching(path string) []string {
+	p.ensure()
 	if p.byBare == nil {
 		p.byBare = map[string][]string{}
 		for _, k := range p.order {
@@ -82,6 +100,7 @@ func (p *positions) matching(path string) []string {
 
 // atLine returns the first recorded path on line whose last key is key.
 func (p *positions) atLine(line int, key string) (string, Pos, bool) {
+	p.ensure()
 	for _, k := range p.order {
 		if pos := p.at[k]; pos.Line == line && (k == key || strings.HasSuffix(k, "."+key) || indexRE.ReplaceAllString(k, "") == key) {
 			return k, pos, true
@@ -98,10 +117,23 @@ type scanner struct {
 	arrays    map[string]int // array-of-tables counters
 }
 
+// scanPositions returns the positions of data's keys, scanned on first
+// use.
 func scanPositions(data []byte) *positions {
+	if data == nil {
+		data = []byte{}
+	}
+	return &positions{data: data, at: map[string]Pos{}}
+}
+
+// scan records the positions of data's keys now.
+func scan(data []byte) (out *positions) {
 	s := &scanner{src: []rune(string(data)), line: 1, col: 1,
 		pos: positions{at: map[string]Pos{}}, arrays: map[string]int{}}
-	defer func() { _ = recover() }() // a scanner bug must never break decoding
+	defer func() {
+		_ = recover() // a scanner bug must never break decoding
+		out = &s.pos
+	}()
 	s.document()
 	return &s.pos
 }

@@ -134,6 +134,14 @@ func Validate(p *Parsed, host Host) Diagnostics {
 // the bounds of shape.go (Decode checks them on the raw text already; an
 // App built otherwise is checked here).
 func (v *validator) strings() {
+	// A fast look first: most declarations have no problem, and walking
+	// them with key paths costs an allocation per string.
+	if total, suspect := scanStrings(reflect.ValueOf(v.app).Elem()); !suspect && total <= MaxValuesTotal {
+		if n := len(v.app.Description); n > MaxDescriptionLen {
+			v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
+		}
+		return
+	}
 	total := 0
 	walkStrings(reflect.ValueOf(v.app).Elem(), "", func(key, s string) {
 		total += len(s)
@@ -163,6 +171,52 @@ func controlChar(s string) (rune, bool) {
 		}
 	}
 	return 0, false
+}
+
+// scanStrings adds up the lengths of every string in rv (map keys too) and
+// reports whether any is too long or has a character walkStrings would
+// report.
+func scanStrings(rv reflect.Value) (total int, suspect bool) {
+	check := func(s string) {
+		total += len(s)
+		if len(s) > MaxValueLen {
+			suspect = true
+			return
+		}
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f || c == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
+				suspect = true
+				return
+			}
+		}
+	}
+	var walk func(rv reflect.Value)
+	walk = func(rv reflect.Value) {
+		switch rv.Kind() {
+		case reflect.String:
+			check(rv.String())
+		case reflect.Pointer:
+			if !rv.IsNil() {
+				walk(rv.Elem())
+			}
+		case reflect.Slice:
+			for i := 0; i < rv.Len(); i++ {
+				walk(rv.Index(i))
+			}
+		case reflect.Map:
+			it := rv.MapRange()
+			for it.Next() {
+				check(it.Key().String())
+				walk(it.Value())
+			}
+		case reflect.Struct:
+			for i := 0; i < rv.NumField(); i++ {
+				walk(rv.Field(i))
+			}
+		}
+	}
+	walk(rv)
+	return total, suspect
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {

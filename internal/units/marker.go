@@ -30,7 +30,13 @@ func Seal(u *Unit) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(b, []byte(markerHashKey+"="+hashOf(b)+"\n")...), nil
+	return sealBytes(b), nil
+}
+
+// sealBytes appends the Hash= line to a serialized unit whose last
+// section is the marker's.
+func sealBytes(b []byte) []byte {
+	return append(b, []byte(markerHashKey+"="+hashOf(b)+"\n")...)
 }
 
 func hashOf(b []byte) string {

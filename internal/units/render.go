@@ -65,6 +65,13 @@ const (
 // Render turns a valid declaration into a unit. The app must have passed
 // decl.Validate without errors.
 func Render(a *decl.App, o Options) (*Unit, error) {
+	u, _, err := render(a, o)
+	return u, err
+}
+
+// render builds the unit and serializes it once: the serialization is
+// both the check that the unit is well formed and RenderBytes's output.
+func render(a *decl.App, o Options) (*Unit, []byte, error) {
 	if o.Podman == "" {
 		o.Podman = DefaultPodman
 	}
@@ -74,19 +81,20 @@ func Render(a *decl.App, o Options) (*Unit, error) {
 	r.serviceSection()
 	r.installSection()
 	r.marker()
-	if _, err := r.u.Bytes(); err != nil {
-		return nil, fmt.Errorf("rendering %q: %w", a.Name, err)
+	b, err := r.u.Bytes()
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering %q: %w", a.Name, err)
 	}
-	return r.u, nil
+	return r.u, b, nil
 }
 
 // RenderBytes renders and serializes a unit, with its marker hash.
 func RenderBytes(a *decl.App, o Options) ([]byte, error) {
-	u, err := Render(a, o)
+	_, b, err := render(a, o)
 	if err != nil {
 		return nil, err
 	}
-	return Seal(u)
+	return sealBytes(b), nil
 }
 
 type renderer struct {

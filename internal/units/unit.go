@@ -80,10 +80,7 @@ func (s *Section) Exec(key, prefix string, argv ...Word) {
 	s.Options = append(s.Options, Option{Key: key, Value: prefix + QuoteExec(argv), Argv: argv})
 }
 
-var (
-	sectionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]*$`)
-	keyRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
-)
+var sectionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]*$`)
 
 // MaxLineLen is the longest line Bytes writes: below systemd's
 // LONG_LINE_MAX (1 MiB), past which systemd refuses to load the unit ("No
@@ -122,9 +119,28 @@ func (u *Unit) Bytes() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// isKey reports whether k is a key systemd reads:
+// [A-Za-z0-9][A-Za-z0-9_-]* (a loop: this runs for every line of every
+// unit).
+func isKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func checkOption(o Option) error {
 	switch {
-	case !keyRE.MatchString(o.Key):
+	case !isKey(o.Key):
 		return fmt.Errorf("invalid key %q", o.Key)
 	case strings.ContainsAny(o.Value, "\n\r\x00"):
 		return fmt.Errorf("%s: value contains a line break or NUL", o.Key)
