@@ -289,6 +289,11 @@ chmod 755 ynhd; rm -rf ynhd.away ynhd.old ynhd.new`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, a := range watched {
+		if !strings.HasSuffix(baseline[a], " running") {
+			t.Fatalf("%s's container is %q before the faults", a, baseline[a])
+		}
+	}
 	var (
 		mu       sync.Mutex
 		changes  []string
@@ -388,6 +393,9 @@ func TestFaultUnitDirFull(t *testing.T) {
 	oldIDs, err := f.ContainerIDs()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasSuffix(oldIDs[a], " running") {
+		t.Fatalf("%s's container is %q before the fault", a, oldIDs[a])
 	}
 
 	// A small tmpfs with the directory's files, filled to the last block
@@ -499,6 +507,9 @@ func TestFaultRapidEdits(t *testing.T) {
 	ids, err := f.ContainerIDs()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasSuffix(ids[a], " running") {
+		t.Fatalf("%s's container is %q after converging", a, ids[a])
 	}
 	time.Sleep(5 * time.Second)
 	f.Converged("5 s later", 10*time.Second)

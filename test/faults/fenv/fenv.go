@@ -423,14 +423,17 @@ func (f *F) WaitFor(limit time.Duration, what string, cond func() (bool, string)
 // ContainerIDs returns the ID and state of every container with the
 // test's prefix.
 func (f *F) ContainerIDs() (map[string]string, error) {
-	out, err := f.ShErr(fmt.Sprintf(`podman --cgroup-manager=cgroupfs ps -a --no-trunc --filter name=^%s --format '{{.Names}} {{.ID}} {{.State}}'`, f.Prefix))
+	// podman ps prints a running container's state as "Up 5 seconds
+	// ago": inspect gives the plain status.
+	out, err := f.ShErr(fmt.Sprintf(`ids=$(podman --cgroup-manager=cgroupfs ps -a -q --filter name=^%s)
+[ -z "$ids" ] || podman --cgroup-manager=cgroupfs container inspect --format 'CTR {{.Name}} {{.Id}} {{.State.Status}}' $ids`, f.Prefix))
 	if err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
 	}
 	m := map[string]string{}
 	for _, l := range strings.Split(out, "\n") {
-		if fs := strings.Fields(l); len(fs) == 3 {
-			m[fs[0]] = fs[1] + " " + fs[2]
+		if fs := strings.Fields(l); len(fs) == 4 && fs[0] == "CTR" {
+			m[strings.TrimPrefix(fs[1], "/")] = fs[2] + " " + fs[3]
 		}
 	}
 	return m, nil
