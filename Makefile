@@ -25,7 +25,7 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build test test-unit test-system lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
+.PHONY: all build test test-unit test-system soak lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
 
 all: build
 
@@ -37,6 +37,7 @@ help:
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
 	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
 	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
+	@echo "make soak          100 apps changed at random for 10 minutes, ynhd restarted every 2 (root; YNHD_SOAK_MINUTES, YNHD_SOAK_APPS)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
 	@echo "make golden        rewrite the golden unit files after an intended rendering change"
 	@echo "make bench         Go benchmarks, then ynhd against raw podman/systemctl in the test environment (root)"
@@ -67,6 +68,12 @@ test-system: lint
 
 test-unit: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/
+
+# Not part of `make test`: random changes to 100 apps for 10 minutes with
+# ynhd restarted every 2, then leaks, volume data and ynhd's memory and
+# descriptors (test/soak; root).
+soak: lint
+	YNHD_SOAK=1 $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 30m -v ./test/soak/
 
 fuzz:
 	$(GO) test $(GOFLAGS_TAGS) ./internal/units/ -run '^$$' -fuzz FuzzDecodeRender -fuzztime $(FUZZTIME)
