@@ -270,17 +270,39 @@ func notFound(err error) bool {
 	return strings.Contains(s, "not found") || strings.Contains(s, "NoSuchUnit") || strings.Contains(s, "not loaded")
 }
 
-// await waits for queued jobs' results, at most jobWait in all.
+// connected is what a Manager offers when it can tell that its
+// connection was lost (sdbus.Bus): job results queued on a lost
+// connection never come.
+type connected interface{ Connected() bool }
+
+// await waits for queued jobs' results, at most jobWait in all, and no
+// longer once the manager's connection is lost (a daemon-reexec drops it,
+// and with it every pending job result).
 func (a *applier) await(ctx context.Context, waits []pending) {
 	timeout := time.NewTimer(jobWait)
 	defer timeout.Stop()
+	var lost <-chan time.Time
+	c, canTell := a.Manager.(connected)
+	if canTell && len(waits) > 0 {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		lost = tick.C
+	}
 	expired := false
-	for _, w := range waits {
+	for i := 0; i < len(waits); i++ {
+		w := waits[i]
 		if expired {
 			a.late(w.act, w.ch)
 			continue
 		}
 		select {
+		case <-lost:
+			if !c.Connected() {
+				a.log.Info("connection to the manager lost while waiting for jobs; following them in later passes")
+				expired = true
+			}
+			i-- // wait for this one again (or hand it on)
+			continue
 		case res := <-w.ch:
 			if res != "done" {
 				a.fail(w.act.App, &JobError{Op: w.act.Op, Unit: w.act.Unit, Result: res, Journal: a.Journal})

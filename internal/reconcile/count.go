@@ -114,3 +114,12 @@ func (p countingPodman) EnsureNetwork(ctx context.Context, name string) (bool, e
 	p.c.podman.Add(1)
 	return p.p.EnsureNetwork(ctx, name)
 }
+
+// Connected passes the wrapped Manager's Connected through (see
+// connected); a Manager that cannot tell is taken as connected.
+func (m countingManager) Connected() bool {
+	if c, ok := m.m.(connected); ok {
+		return c.Connected()
+	}
+	return true
+}

@@ -479,6 +479,9 @@ func (r *Reconciler) takeLate() {
 	owed, _ := r.intents.Owed()
 	changed := false
 	for app, res := range late {
+		if res == resultLost {
+			continue // unknown: what is owed stays owed, and is done again
+		}
 		if _, ok := owed[app]; ok {
 			delete(owed, app)
 			changed = true
@@ -494,11 +497,15 @@ func (r *Reconciler) takeLate() {
 	}
 }
 
+// resultLost is a late job's result when none came within jobTimeout
+// (its connection was lost): whether it ran is unknown.
+const resultLost = "lost"
+
 // lateJob waits in the background for a job's result that did not come
 // within the pass.
 func (r *Reconciler) lateJob(act Action, ch <-chan string) {
 	go func() {
-		res := "timeout"
+		res := resultLost
 		select {
 		case res = <-ch:
 		case <-time.After(jobTimeout):
