@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,5 +102,43 @@ func TestStopIntent(t *testing.T) {
 	}
 	if s, _ := e.r.intents.Stopped(); s["web"] {
 		t.Error("the edit did not clear the stop")
+	}
+}
+
+// TestDeletionIsOnlyAPersonsAct: one declaration removed is a deletion
+// at once; several gone in one pass wait a moment (rm -rf removes the
+// files before the directory); a directory that cannot be read or is
+// gone removes nothing, however long.
+func TestDeletionIsOnlyAPersonsAct(t *testing.T) {
+	e := newEnv(t)
+	for _, app := range []string{"a", "b", "c", "d"} {
+		e.declare(app, busybox)
+	}
+	e.pass()
+	os.Remove(filepath.Join(e.dir, "a.toml"))
+	e.pass()
+	if _, ok := e.fake.files["a.service"]; ok {
+		t.Error("a lone deletion waited")
+	}
+	os.Remove(filepath.Join(e.dir, "b.toml"))
+	os.Remove(filepath.Join(e.dir, "c.toml"))
+	e.pass()
+	if _, ok := e.fake.files["b.service"]; !ok {
+		t.Error("two declarations gone at once were removed without waiting")
+	}
+	// The directory itself goes: nothing is removed, however long.
+	os.Remove(filepath.Join(e.dir, "d.toml"))
+	os.Remove(e.dir)
+	for i := 0; i < 5; i++ {
+		e.now = e.now.Add(time.Minute)
+		e.pass()
+	}
+	for _, u := range []string{"b.service", "c.service", "d.service"} {
+		if _, ok := e.fake.files[u]; !ok || e.fake.unit(u).active != "active" {
+			t.Errorf("%s removed or stopped while the directory was gone", u)
+		}
+	}
+	if st := e.r.Status(); len(st.Problems) == 0 || !strings.Contains(st.Problems[0], "cannot read") {
+		t.Errorf("status problems %q", st.Problems)
 	}
 }

@@ -123,6 +123,11 @@ type Input struct {
 	// Preparing maps apps to the pull or build running for them in the
 	// background; they are left alone until it ends.
 	Preparing map[string]string
+	// Vanishing are apps whose declaration was just seen gone: their
+	// removal waits a moment, in case the whole directory is going away
+	// (rm -rf removes the files before the directory) or the file is being
+	// replaced.
+	Vanishing map[string]bool
 	// Incomplete is set when the set of declarations could not be read
 	// whole (the directory is unreadable or missing): nothing is removed
 	// for a declaration that merely could not be seen.
@@ -147,6 +152,11 @@ func MakePlan(in Input) *Plan {
 			continue
 		}
 		app := strings.TrimSuffix(name, ".service")
+		if in.Vanishing[app] {
+			p.Problems = append(p.Problems, Problem{App: app, Waiting: true,
+				Message: "its declaration is gone; it is stopped and removed unless the file comes back in a moment"})
+			continue
+		}
 		if isRunning(o) || o.ActiveState == "failed" {
 			p.add(Action{Op: OpStop, App: app, Unit: name, Reason: "declaration removed", ResetFailed: o.ActiveState == "failed"})
 		}

@@ -272,6 +272,13 @@ func TestIdempotent(t *testing.T) {
 	// Delete: stopped, disabled, removed; the others untouched.
 	os.Remove(filepath.Join(e.dir, "db.toml"))
 	os.Remove(filepath.Join(e.dir, "web.toml")) // web requires db
+	// A declaration just gone waits a moment (the whole directory may be
+	// on its way out), then its app is removed.
+	e.pass()
+	if e.fake.unit("db.service").active != "active" {
+		t.Error("db stopped in the pass that first saw its file gone")
+	}
+	e.now = e.now.Add(deleteGrace)
 	e.pass()
 	if p := e.plan(); p != "" {
 		t.Fatalf("plan after delete is not empty:\n%s", p)

@@ -58,6 +58,7 @@ type Reconciler struct {
 	dirErr   string               // last error reading the declarations directory
 	last     []Desired            // the last complete set of declarations
 	lastKeys map[string]fileKey   // the files it was read from
+	gone     map[string]time.Time // app -> when its declaration was first seen gone
 	warnings map[string]string
 
 	mu       sync.Mutex
@@ -82,7 +83,7 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 	c := &counter{}
 	return &Reconciler{cfg: cfg, m: countingManager{m, c}, f: f, log: log, now: now, calls: c,
 		backoff: map[string]*Backoff{}, retry: map[string]*Retry{}, problems: map[string]string{}, failed: map[string]string{},
-		warnings: map[string]string{}, held: map[string]bool{}, diag: map[string]diagnosis{}, late: map[string]string{},
+		warnings: map[string]string{}, held: map[string]bool{}, diag: map[string]diagnosis{}, late: map[string]string{}, gone: map[string]time.Time{},
 		intents: newMemIntents(), bg: newBackground(log)}
 }
 
@@ -314,6 +315,9 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	}
 	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
 		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil}
+	if acting {
+		in.Vanishing = r.vanishing(desired, w, now)
+	}
 	var p *Plan
 	if r.p != nil {
 		// podman is asked only when the plan may need it: a pass with
@@ -347,6 +351,52 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 		}
 	}
 	return p, desired, w, nil
+}
+
+// deleteGrace is how long a declaration must stay gone before its app is
+// removed.
+const deleteGrace = 2 * time.Second
+
+// vanishing returns the apps whose unit is ynhd's but whose declaration
+// has been gone for less than deleteGrace, and remembers when each was
+// first seen gone. One declaration removed alone is a person's act and is
+// not held back (a delete should cost what a stop costs); several gone at
+// once may be the whole directory on its way out (rm -rf removes the
+// files first, and a pass can fall in between), so they wait.
+func (r *Reconciler) vanishing(desired []Desired, w *World, now time.Time) map[string]bool {
+	declared := map[string]bool{}
+	for _, d := range desired {
+		declared[d.App] = true
+	}
+	out := map[string]bool{}
+	seen := map[string]bool{}
+	for name, o := range w.Units {
+		app := unitApp(name)
+		if !o.Ours || declared[app] {
+			continue
+		}
+		seen[app] = true
+		since, ok := r.gone[app]
+		if !ok {
+			since = now
+			r.gone[app] = now
+		}
+		if now.Sub(since) < deleteGrace {
+			out[app] = true
+		}
+	}
+	for app := range r.gone {
+		if !seen[app] {
+			delete(r.gone, app)
+		}
+	}
+	if len(out) == 1 && len(r.gone) == 1 {
+		for app := range out {
+			delete(r.gone, app) // alone: removed now
+		}
+		return nil
+	}
+	return out
 }
 
 // noteDirError logs a declarations directory that cannot be read when
@@ -759,6 +809,11 @@ func (r *Reconciler) NextWake() time.Time {
 	for _, rt := range r.retry {
 		if t.IsZero() || rt.Next.Before(t) {
 			t = rt.Next
+		}
+	}
+	for _, since := range r.gone {
+		if due := since.Add(deleteGrace); t.IsZero() || due.Before(t) {
+			t = due
 		}
 	}
 	return t
