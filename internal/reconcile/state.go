@@ -147,20 +147,21 @@ type Retry struct {
 // Waits before a failed step is tried again: a pull or build (which
 // involves a registry or a long build) from prepRetryBase, any other step
 // (a write on a full disk, a D-Bus call during a manager re-exec) from
-// applyRetryBase; both double up to retryMax.
+// applyRetryBase; they double up to retryMax and applyRetryMax.
 const (
 	prepRetryBase  = 30 * time.Second
 	applyRetryBase = 2 * time.Second
+	applyRetryMax  = 30 * time.Second
 	retryMax       = 5 * time.Minute
 )
 
 func retryDelay(op Op, failures int) time.Duration {
-	d := applyRetryBase
+	d, most := applyRetryBase, applyRetryMax
 	if op == OpPull || op == OpBuild || op == OpVolume || op == OpNetwork || op == OpUser {
-		d = prepRetryBase
+		d, most = prepRetryBase, retryMax
 	}
-	for i := 1; i < failures && d < retryMax; i++ {
+	for i := 1; i < failures && d < most; i++ {
 		d *= 2
 	}
-	return min(d, retryMax)
+	return min(d, most)
 }
