@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -52,7 +53,8 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-// result is one figure beside its floor.
+// result is one figure beside its floor, and the issue's target for it if
+// it has one. A missed target is printed, never a test failure.
 type result struct {
 	Name    string  `json:"name"`
 	Ynhd    float64 `json:"ynhd"`
@@ -60,6 +62,8 @@ type result struct {
 	FloorIs string  `json:"floor_is,omitempty"`
 	Unit    string  `json:"unit"`
 	Note    string  `json:"note,omitempty"`
+	Target  string  `json:"target,omitempty"`
+	Met     *bool   `json:"met,omitempty"`
 }
 
 func (r result) ratio() string {
@@ -69,25 +73,64 @@ func (r result) ratio() string {
 	return fmt.Sprintf("%.2f", r.Ynhd/r.Floor)
 }
 
+// ratioAtMost sets the target "ratio <= max" (or "< max" when strict).
+func (r result) ratioAtMost(max float64, strict bool) result {
+	q := r.Ynhd / r.Floor
+	ok := q <= max
+	r.Target = fmt.Sprintf("<=%.2fx", max)
+	if strict {
+		ok = q < max
+		r.Target = fmt.Sprintf("<%.2fx", max)
+	}
+	r.Met = &ok
+	return r
+}
+
+// below sets the target "value < max" (or "<= max" when !strict).
+func (r result) below(max float64, strict bool) result {
+	ok := r.Ynhd < max
+	op := "<"
+	if !strict {
+		ok, op = r.Ynhd <= max, "<="
+	}
+	r.Target = strings.TrimSpace(fmt.Sprintf("%s%g %s", op, max, r.Unit))
+	r.Met = &ok
+	return r
+}
+
+func (r result) verdict() string {
+	switch {
+	case r.Met == nil:
+		return ""
+	case *r.Met:
+		return "ok"
+	}
+	return "MISS"
+}
+
 type bench struct {
 	t       *testing.T
 	floor   map[string]float64
 	home    string
 	decl    string
 	units   string
+	ev      *eventLog
+	files   *fileLog
 	results []result
 }
 
 func (b *bench) add(r result) {
 	b.results = append(b.results, r)
-	b.t.Logf("%s: %.1f %s (floor %.1f, ratio %s) %s", r.Name, r.Ynhd, r.Unit, r.Floor, r.ratio(), r.Note)
+	b.t.Logf("%s: %.1f %s (floor %.1f, ratio %s) %s %s %s", r.Name, r.Ynhd, r.Unit, r.Floor, r.ratio(), r.Target, r.verdict(), r.Note)
 }
 
 func median(ds []time.Duration) float64 {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return float64(s[len(s)/2]) / float64(time.Millisecond)
+	return ms(s[len(s)/2])
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (b *bench) sh(script string) string {
 	b.t.Helper()
@@ -98,35 +141,71 @@ func (b *bench) sh(script string) string {
 	return out
 }
 
+// cmd runs a command directly (no shell in the measured time) and fails
+// the test if it fails.
+func (b *bench) cmd(name string, args ...string) string {
+	b.t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		b.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func decl(image, extra string) string {
 	return fmt.Sprintf("version = 1\nimage = %q\ncommand = %s\n%s\n%s", image, appCmd, stopArg, extra)
 }
 
-// drop writes declarations the documented way (dotfile, then rename),
-// all renames together.
-func (b *bench) drop(apps map[string]string) {
+// stage writes declarations the documented way up to the last step: each
+// to a dotfile in the declarations directory. The returned function
+// renames them all into place and returns when it began: the start of
+// every ynhd figure.
+func (b *bench) stage(apps map[string]string) (renameAll func() time.Time) {
+	b.t.Helper()
 	for app, src := range apps {
 		if err := os.WriteFile(filepath.Join(b.decl, "."+app+".tmp"), []byte(src), 0o644); err != nil {
 			b.t.Fatal(err)
 		}
 	}
-	for app := range apps {
-		if err := os.Rename(filepath.Join(b.decl, "."+app+".tmp"), filepath.Join(b.decl, app+".toml")); err != nil {
-			b.t.Fatal(err)
+	return func() time.Time {
+		t0 := time.Now()
+		for app := range apps {
+			if err := os.Rename(filepath.Join(b.decl, "."+app+".tmp"), filepath.Join(b.decl, app+".toml")); err != nil {
+				b.t.Fatal(err)
+			}
 		}
+		return t0
 	}
 }
 
-// running returns how many of ynhd's containers podman reports running.
-func running(prefix string) int {
-	out, _ := runSh(`podman ps --filter label=io.ynhd.app --format '{{.Names}}'`)
-	n := 0
-	for _, l := range strings.Fields(out) {
-		if strings.HasPrefix(l, prefix) {
-			n++
-		}
+// drop writes declarations and renames them into place.
+func (b *bench) drop(apps map[string]string) time.Time { return b.stage(apps)() }
+
+// since returns the time from t0 to t, failing the test on err.
+func (b *bench) since(t0, t time.Time, err error) time.Duration {
+	b.t.Helper()
+	if err != nil {
+		b.fatal(err)
 	}
-	return n
+	if d := t.Sub(t0); d > 0 {
+		return d
+	}
+	b.t.Fatalf("an event at %v precedes its action at %v", t, t0)
+	return 0
+}
+
+// fatal fails the test with what ynhd and the manager said lately.
+func (b *bench) fatal(err error) {
+	b.t.Helper()
+	out, _ := runSh(`journalctl --user -u ynhd -o short-precise --no-pager -n 40; systemctl --user list-units --all --no-pager 's-*' 'st-*' 'bulk-*' 'floor-*'; podman ps -a`)
+	b.t.Fatalf("%v\n%s", err, out)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (b *bench) waitFor(what string, timeout time.Duration, cond func() bool) {
@@ -136,7 +215,7 @@ func (b *bench) waitFor(what string, timeout time.Duration, cond func() bool) {
 		if time.Now().After(deadline) {
 			b.t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -146,26 +225,64 @@ func TestBench(t *testing.T) {
 	}
 	testenv.Require(t)
 	home, _ := os.UserHomeDir()
-	b := &bench{t: t, home: home, decl: filepath.Join(home, ".config", "ynhd"), units: testenv.UnitDir()}
+	b := &bench{t: t, home: home, decl: filepath.Join(home, ".config", "ynhd"), units: testenv.UnitDir(), floor: map[string]float64{}}
 	os.MkdirAll(b.decl, 0o755)
-	b.sh(`rm -f ~/.config/ynhd/*.toml; systemctl --user stop ynhd 2>/dev/null; podman rm -af -t0 >/dev/null 2>&1; true`)
+	b.cleanup()
+	t.Cleanup(b.cleanup)
 	b.sh(fmt.Sprintf(`bash %s/install.sh %s "" "$HOME/.local/bin" "$HOME/.local/share/systemd/user" >/dev/null && systemctl --user daemon-reload`,
 		os.Getenv(envPkg), os.Getenv(envBin)))
-
-	b.floors()
 	b.sh(`systemctl --user restart ynhd`)
+
+	var err error
+	if b.ev, err = startEvents(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.ev.stop()
+	if b.files, err = watchRemovals(b.units); err != nil {
+		t.Fatal(err)
+	}
+	defer b.files.w.Close()
+	// The stream is ready once it reports a container made after it
+	// started.
+	t0 := time.Now()
+	b.cmd("podman", "create", "--network=none", "--name", "bench-ready", image, "true")
+	if _, err := b.ev.wait("bench-ready", "create", t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd("podman", "rm", "-f", "bench-ready")
+
+	b.coldStart("0 apps")
 	b.single()
 	b.bulk(50)
 	b.steady()
 	b.idle()
 	b.report()
-	b.sh(`rm -f ~/.config/ynhd/*.toml; systemctl --user reload ynhd; sleep 5; systemctl --user stop ynhd; true`)
+}
+
+// cleanup removes what a run (this one or an interrupted one) left:
+// declarations, the floor's hand-written units, containers.
+func (b *bench) cleanup() {
+	b.t.Helper()
+	runSh(`rm -f ~/.config/ynhd/*.toml ~/.config/ynhd/.*.tmp`)
+	if _, err := runSh(`systemctl --user is-active -q ynhd`); err == nil {
+		runSh(`systemctl --user reload ynhd`)
+		// The daemon stops and removes the apps; give it the time.
+		b.waitFor("the daemon to remove every app", 10*time.Minute, func() bool {
+			out, _ := runSh(`ls ~/.config/systemd/user/ | grep -c -e '^s-' -e '^bulk-' -e '^st-'`)
+			return atoi(out) == 0
+		})
+	}
+	runSh(`systemctl --user stop ynhd 'floor-*' 's-*' 'bulk-*' 'st-*' 2>/dev/null
+		cd ~/.config/systemd/user && rm -f floor-*.service s-*.service bulk-*.service st-*.service
+		rm -f ~/.config/systemd/user/ynhd.service.d/bench-interval.conf
+		find ~/.config/systemd/user -xtype l -delete
+		podman rm -af -t0 >/dev/null 2>&1; systemctl --user reset-failed; systemctl --user daemon-reload; true`)
 }
 
 // report prints the table and writes the JSON.
 func (b *bench) report() {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%-46s %12s %12s %7s  %s\n", "measure", "ynhd", "floor", "ratio", "floor is / note")
+	fmt.Fprintf(&sb, "\n%-52s %11s %11s %6s %9s %5s  %s\n", "measure", "value", "floor", "ratio", "target", "", "floor is / note")
 	for _, r := range b.results {
 		note := r.FloorIs
 		if r.Note != "" {
@@ -173,9 +290,14 @@ func (b *bench) report() {
 		}
 		floor := "-"
 		if r.Floor != 0 {
-			floor = fmt.Sprintf("%.1f %s", r.Floor, r.Unit)
+			floor = strings.TrimSpace(fmt.Sprintf("%.1f %s", r.Floor, r.Unit))
 		}
-		fmt.Fprintf(&sb, "%-46s %12s %12s %7s  %s\n", r.Name, strings.TrimSpace(fmt.Sprintf("%.1f %s", r.Ynhd, r.Unit)), floor, r.ratio(), note)
+		target := r.Target
+		if target == "" {
+			target = "-"
+		}
+		fmt.Fprintf(&sb, "%-52s %11s %11s %6s %9s %5s  %s\n", r.Name, strings.TrimSpace(fmt.Sprintf("%.1f %s", r.Ynhd, r.Unit)),
+			floor, r.ratio(), target, r.verdict(), note)
 	}
 	fmt.Println(sb.String())
 	if dir := os.Getenv(envOut); dir != "" {
