@@ -41,7 +41,10 @@ type layout struct {
 const (
 	systemUnitDir    = "/etc/systemd/system"
 	systemStatusFile = "/run/ynhd/status.json"
-	systemStateDir   = "/var/lib/ynhd"
+	// systemStateDir is hidden inside /var/lib/ynhd, which holds the
+	// apps' StateDirectory=ynhd/NAME and must stay traversable (0755) by
+	// their users; app names cannot start with a dot.
+	systemStateDir = "/var/lib/ynhd/.daemon"
 )
 
 func (c *commonFlags) layout(e env) layout {

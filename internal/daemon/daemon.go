@@ -210,8 +210,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 				// A file renamed into place (the documented way to write
 				// one) is whole: pass now. A write in place may be followed
 				// by more: wait a moment for the rest.
+				// A removal waits a moment too: rm -rf of the directory
+				// removes its files first, and a pass in between would take
+				// them for deleted declarations.
 				wait := fileDebounce
-				if ev.Op&(fsnotify.Rename|fsnotify.Remove) != 0 || ev.Op&fsnotify.Create != 0 && !empty(ev.Name) {
+				if ev.Op&fsnotify.Rename != 0 || ev.Op&fsnotify.Create != 0 && !empty(ev.Name) {
 					wait = 0
 				}
 				s.due("files changed", time.Now().Add(wait))

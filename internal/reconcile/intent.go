@@ -47,6 +47,19 @@ func UnitHash(content []byte) string {
 // read every pass with one readdir) and owed.json, written atomically.
 type StateDir string
 
+// make creates the state directory, 0700, without narrowing the
+// directories above it: in system mode its parent also holds the apps'
+// state directories, which their users must traverse.
+func (d StateDir) make() error {
+	if err := os.MkdirAll(filepath.Dir(string(d)), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(string(d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
 // Stopped implements Intents.
 func (d StateDir) Stopped() (map[string]bool, error) {
 	out := map[string]bool{}
@@ -78,7 +91,10 @@ func (d StateDir) SetStopped(app string, stopped bool) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := d.make(); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
@@ -125,17 +141,18 @@ func (d StateDir) SetOwed(m map[string]string) error {
 	if err != nil {
 		return err
 	}
+	if err := d.make(); err != nil {
+		return err
+	}
 	return WriteFileAtomic(p, b, 0o600)
 }
 
-// WriteFileAtomic writes data to a temporary file beside path, syncs it
+// WriteFileAtomic writes data to a temporary file beside path (whose
+// directory must exist), syncs it
 // and renames it over path, so readers see the old or the new content,
 // never half of it. A failure leaves no temporary file behind.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -230,7 +247,7 @@ var ErrLocked = errors.New("another ynhd process holds the lock")
 // ErrLocked and that process's id (0 if unknown). The lock goes with the
 // process, so a killed daemon never leaves it held.
 func (d StateDir) Lock() (unlock func(), holder int, err error) {
-	if err := os.MkdirAll(string(d), 0o700); err != nil {
+	if err := d.make(); err != nil {
 		return nil, 0, err
 	}
 	p := filepath.Join(string(d), "lock")
