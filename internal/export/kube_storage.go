@@ -34,6 +34,9 @@ func (k *kubeApp) volumes(c *corev1.Container, pod *corev1.PodSpec) {
 			continue
 		}
 		claim := dnsLabel(v.Name)
+		if claim != v.Name {
+			k.w.warn(key+".name", "%q is not a valid Kubernetes name: the claim is %s, so podman kube play mounts a new, empty volume of that name instead of %s", v.Name, claim, v.Name)
+		}
 		if v.Driver != "" || len(v.Options) > 0 {
 			k.w.warn(key, "volume driver and options have no Kubernetes form: claim %s uses the cluster's default StorageClass (set storageClassName to choose another)", claim)
 		}
