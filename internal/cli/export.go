@@ -40,6 +40,10 @@ Flags:
                            it they are referenced and left for you to create
   --volume-size SIZE       (kube) storage each PersistentVolumeClaim
                            requests (default 1Gi)
+  --no-claims              (kube) leave the PersistentVolumeClaims out (pods
+                           still mount claims named like the volumes): for
+                           claims made separately, and for podman kube play
+                           4.3, which refuses a claim whose volume exists
 
 Exit status: 0 everything carried over, 3 written with warnings, 1 error,
 2 usage.
@@ -62,6 +66,7 @@ func cmdExport(args []string, e env) int {
 	out := fs.String("o", "", "output file or directory")
 	secrets := fs.Bool("include-secret-values", false, "write Secrets with their values")
 	size := fs.String("volume-size", export.DefaultVolumeSize.String(), "storage each PersistentVolumeClaim requests")
+	noClaims := fs.Bool("no-claims", false, "leave the PersistentVolumeClaims out")
 	names, err := parseFlags(fs, args[1:])
 	if err != nil {
 		if isFlagHelp(err) {
@@ -80,8 +85,8 @@ func cmdExport(args []string, e env) int {
 	if err != nil || volSize.Sign() <= 0 {
 		return usage(fmt.Sprintf("--volume-size %q is not a size such as 1Gi or 500Mi", *size))
 	}
-	if format == "quadlet" && (*secrets || *size != export.DefaultVolumeSize.String()) {
-		return usage("--include-secret-values and --volume-size are for export kube")
+	if format == "quadlet" && (*secrets || *noClaims || *size != export.DefaultVolumeSize.String()) {
+		return usage("--include-secret-values, --volume-size and --no-claims are for export kube")
 	}
 
 	in, code := exportInput(format, c, *all, names, e)
@@ -91,7 +96,7 @@ func cmdExport(args []string, e env) int {
 	var files []export.File
 	var ds decl.Diagnostics
 	if format == "kube" {
-		files, ds, err = export.Kube(in, export.KubeOptions{IncludeSecretValues: *secrets, VolumeSize: volSize})
+		files, ds, err = export.Kube(in, export.KubeOptions{IncludeSecretValues: *secrets, VolumeSize: volSize, NoClaims: *noClaims})
 	} else {
 		wanted := "default.target"
 		if c.system {

@@ -40,6 +40,11 @@ type KubeOptions struct {
 	// VolumeSize is the storage each PersistentVolumeClaim requests;
 	// zero means DefaultVolumeSize.
 	VolumeSize resource.Quantity
+	// NoClaims leaves the PersistentVolumeClaims out; pods still mount
+	// claims named like the volumes. For claims provisioned separately,
+	// and for podman kube play 4.3, which refuses a claim whose volume
+	// already exists but mounts an existing volume by claim name.
+	NoClaims bool
 }
 
 // Kube writes Kubernetes manifests for in.Apps: per app, one YAML stream

@@ -46,16 +46,18 @@ func (k *kubeApp) volumes(c *corev1.Container, pod *corev1.PodSpec) {
 			}
 		} else {
 			k.claims[claim] = a.Name
-			k.objects = append(k.objects, &corev1.PersistentVolumeClaim{
-				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
-				ObjectMeta: k.meta(claim, k.ownLabels()),
-				Spec: corev1.PersistentVolumeClaimSpec{
-					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-					Resources: corev1.VolumeResourceRequirements{
-						Requests: corev1.ResourceList{corev1.ResourceStorage: k.o.VolumeSize},
+			if !k.o.NoClaims {
+				k.objects = append(k.objects, &corev1.PersistentVolumeClaim{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+					ObjectMeta: k.meta(claim, k.ownLabels()),
+					Spec: corev1.PersistentVolumeClaimSpec{
+						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+						Resources: corev1.VolumeResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceStorage: k.o.VolumeSize},
+						},
 					},
-				},
-			})
+				})
+			}
 		}
 		add(v.Name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: v.ReadOnly}}, v.Target, v.ReadOnly)
 	}

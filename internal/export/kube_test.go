@@ -80,6 +80,31 @@ func TestKubeVolumeSize(t *testing.T) {
 	}
 }
 
+// TestKubeNoClaims: the claims are left out, the pod still mounts them.
+func TestKubeNoClaims(t *testing.T) {
+	s := loadSet(t, "testdata/keys/volumes.toml")
+	files, _, err := Kube(Input{Apps: s.apps}, KubeOptions{NoClaims: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mounted []string
+	for _, o := range strictRoundTrip(t, files[0].Name, files[0].Data) {
+		switch o := o.(type) {
+		case *corev1.PersistentVolumeClaim:
+			t.Errorf("claim %s written", o.Name)
+		case *appsv1.Deployment:
+			for _, v := range o.Spec.Template.Spec.Volumes {
+				if v.PersistentVolumeClaim != nil {
+					mounted = append(mounted, v.PersistentVolumeClaim.ClaimName)
+				}
+			}
+		}
+	}
+	if got := strings.Join(mounted, " "); got != "data shared-config-1 nfs" {
+		t.Errorf("claims mounted: %q", got)
+	}
+}
+
 // TestKubeMissingEnvFile: an env file that was not read is an error, not
 // a silently empty ConfigMap.
 func TestKubeMissingEnvFile(t *testing.T) {
