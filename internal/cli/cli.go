@@ -61,6 +61,9 @@ Commands:
   prune --volumes [--yes]
                         list (with --yes: delete, with their data) volumes
                         ynhd created that no declaration uses
+  export kube|quadlet APP...|--all [-o FILE|DIR]
+                        Kubernetes manifests or Quadlet files from the
+                        declarations; exit 3 if some keys did not carry over
   version               print ynhd's version
 
 Flags:
@@ -132,6 +135,8 @@ func run(args []string, e env) int {
 		return cmdPrune(rest, e)
 	case "doctor":
 		return cmdDoctor(rest, e)
+	case "export":
+		return cmdExport(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage
