@@ -236,15 +236,26 @@ func (b *bench) single() {
 	b.add(result{Name: "drop -> running, vs podman run -d", Ynhd: med, Floor: median(run), Unit: "ms", FloorIs: "podman run -d",
 		Note: fmt.Sprintf("median of 10; %d of 10 drops started podman.service", coldDrops)})
 	b.add(result{Name: "drop -> running, vs systemctl start", Ynhd: med, Floor: median(start), Unit: "ms",
-		FloorIs: "systemctl --user start of the same unit, loaded"}.ratioAtMost(1.10, false))
+		FloorIs: "systemctl --user start of the same unit, loaded", Note: perRound(drop, start)}.ratioAtMost(1.10, false))
 	b.add(result{Name: "drop -> running, vs write + reload + start", Ynhd: med, Floor: median(quad), Unit: "ms",
-		FloorIs: "write unit + daemon-reload + systemctl --user start"}.ratioAtMost(1.00, true))
+		FloorIs: "write unit + daemon-reload + systemctl --user start", Note: perRound(drop, quad)}.ratioAtMost(1.00, true))
 	b.add(result{Name: "edit -> restarted with the new config", Ynhd: median(edit), Floor: median(restart), Unit: "ms",
-		FloorIs: "systemctl --user restart"}.ratioAtMost(1.10, false))
+		FloorIs: "systemctl --user restart", Note: perRound(edit, restart)}.ratioAtMost(1.10, false))
 	b.add(result{Name: "delete -> removed, unit file gone", Ynhd: median(del), Floor: median(stop), Unit: "ms",
-		FloorIs: "systemctl --user stop"}.ratioAtMost(1.10, false))
+		FloorIs: "systemctl --user stop", Note: perRound(del, stop)}.ratioAtMost(1.10, false))
 	b.t.Logf("single rounds (ms): run %v\nstart %v\nquadlet %v\ndrop %v\nrestart %v\nedit %v\nstop %v\ndelete %v",
 		rounds(run), rounds(start), rounds(quad), rounds(drop), rounds(restart), rounds(edit), rounds(stop), rounds(del))
+}
+
+// perRound is the median of the rounds' own ratios a[i]/b[i]: less
+// sensitive than a ratio of medians to drift over the run, since each
+// round's variants ran within seconds of each other.
+func perRound(a, b []time.Duration) string {
+	var q []time.Duration
+	for i := range a {
+		q = append(q, time.Duration(float64(a[i])/float64(b[i])*1e6))
+	}
+	return fmt.Sprintf("median of per-round ratios %.2f", median(q))
 }
 
 func rounds(ds []time.Duration) []int {
@@ -320,11 +331,11 @@ func (b *bench) bulk(n int) {
 	}
 	runSh(`rm -f ` + b.units + `/floor-bulk-*.service`)
 	b.cmd("systemctl", "--user", "daemon-reload")
-	note := fmt.Sprintf("median of %d", bulkRuns)
+	note := fmt.Sprintf("median of %d; ", bulkRuns)
 	b.add(result{Name: fmt.Sprintf("bulk: %d dropped at once -> all running", n), Ynhd: median(yStart), Floor: median(fStart), Unit: "ms",
-		FloorIs: fmt.Sprintf("daemon-reload + one systemctl --user start of %d units", n), Note: note}.ratioAtMost(1.05, false))
+		FloorIs: fmt.Sprintf("daemon-reload + one systemctl --user start of %d units", n), Note: note + perRound(yStart, fStart)}.ratioAtMost(1.05, false))
 	b.add(result{Name: fmt.Sprintf("bulk: %d deleted at once -> all removed", n), Ynhd: median(yStop), Floor: median(fStop), Unit: "ms",
-		FloorIs: fmt.Sprintf("one systemctl --user stop of %d units", n), Note: note})
+		FloorIs: fmt.Sprintf("one systemctl --user stop of %d units", n), Note: note + perRound(yStop, fStop)})
 	b.t.Logf("bulk rounds (ms): floor start %v, ynhd %v; floor stop %v, ynhd %v", rounds(fStart), rounds(yStart), rounds(fStop), rounds(yStop))
 }
 
