@@ -97,6 +97,8 @@ type Daemon struct {
 	// lastStatus is the status file's last content, written only when it
 	// changes.
 	lastStatus []byte
+	// lastSummary is the STATUS= last sent to the manager.
+	lastSummary string
 }
 
 // New returns a daemon over conn.
@@ -289,6 +291,7 @@ func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 		}
 		s.lastErr = err.Error()
 		d.notify.Status("cannot reach the service manager: " + err.Error())
+		d.lastSummary = ""
 		return
 	case err != nil && !errors.Is(err, context.Canceled):
 		d.log.Debug("pass had failures", zap.String("reason", reason), zap.Error(err))
@@ -302,7 +305,10 @@ func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 	if n := logging.Dropped(); n > 0 {
 		summary += fmt.Sprintf(" (%d log entries dropped)", n)
 	}
-	d.notify.Status(summary)
+	if summary != d.lastSummary {
+		d.notify.Status(summary)
+		d.lastSummary = summary
+	}
 	if d.cfg.StatusFile != "" {
 		if reason == "reload" {
 			d.lastStatus = nil // asked for: written even if unchanged

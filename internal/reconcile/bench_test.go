@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -71,8 +73,9 @@ func TestSteadyPassCallsDoNotGrow(t *testing.T) {
 }
 
 // TestIdlePassAsksPodmanNothing: once podman's view is known, a pass with
-// nothing to do makes no podman call (and so starts no podman service),
-// while a pass that starts an app does ask.
+// nothing to do makes no podman call (and so starts no podman service);
+// nor does a pass that starts a new app whose image podman had; a pass
+// that needs a pull, a volume or a restart after a failure asks.
 func TestIdlePassAsksPodmanNothing(t *testing.T) {
 	e := newEnv(t)
 	pod := newFakePodman()
@@ -85,6 +88,10 @@ func TestIdlePassAsksPodmanNothing(t *testing.T) {
 	if st.LastPass.PodmanCalls == 0 {
 		t.Error("the first pass did not ask podman")
 	}
+	// The pass after starts asks once more: the containers changed.
+	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
+		t.Error("the pass after starting apps did not ask podman afresh")
+	}
 	for i := 0; i < 3; i++ {
 		e.now = e.now.Add(time.Minute)
 		if st := e.pass(); st.LastPass.PodmanCalls != 0 || st.LastPass.DBusCalls != 1 {
@@ -92,11 +99,53 @@ func TestIdlePassAsksPodmanNothing(t *testing.T) {
 		}
 	}
 	e.declare("new", busybox)
-	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
-		t.Error("a pass that starts an app did not ask podman")
+	if st := e.pass(); st.LastPass.PodmanCalls != 0 || st.LastPass.Actions == 0 {
+		t.Errorf("a pass that starts an app whose image is known: %+v; want actions and 0 podman calls", st.LastPass)
 	}
+	e.pass()
+	e.declare("pulls", "image = \"registry.example/x/y:1\"\n")
+	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
+		t.Error("a pass that needs a pull did not ask podman")
+	}
+	e.pass()
+	e.declare("vol", busybox+"[[volumes]]\nname = \"vol-data\"\ntarget = \"/data\"\n")
+	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
+		t.Error("a pass that creates a volume did not ask podman")
+	}
+	e.pass()
 	e.now = e.now.Add(podRefresh + time.Second)
 	if st := e.pass(); st.LastPass.PodmanCalls == 0 {
 		t.Error("podman not asked after podRefresh")
+	}
+}
+
+// BenchmarkIdlePass200 measures a pass with 200 declared apps that all
+// run as declared: what a timer pass costs ynhd itself (the manager is a
+// fake, so its D-Bus cost is not in the figure).
+func BenchmarkIdlePass200(b *testing.B) {
+	dir := b.TempDir()
+	fake := newFake()
+	r := New(Config{DeclDir: dir, Home: "/home/u", Mode: units.User}, fake, fake, zap.NewNop(), func() time.Time { return t0 })
+	for i := 0; i < 200; i++ {
+		src := "version = 1\n" + busybox + "command = [\"sleep\", \"1d\"]\nenv = { A = \"1\" }\n"
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("app%03d.toml", i)), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := r.Pass(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := r.Pass(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.LastPass.Actions != 0 {
+			b.Fatalf("idle pass acted: %+v", st.LastPass)
+		}
 	}
 }

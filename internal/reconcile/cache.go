@@ -4,7 +4,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // fileKey is what tells, without reading it, whether a file changed:
@@ -17,26 +18,41 @@ type fileKey struct {
 	ino          uint64
 }
 
-func keyOf(fi fs.FileInfo) fileKey {
-	k := fileKey{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		k.ino = st.Ino
-		k.ctime = st.Ctim.Nano()
-	}
-	return k
-}
-
 // dirKeys stats the files of a list and returns their keys; a file that
 // cannot be stat'ed gets the zero key (never equal to a real one, so it is
-// read, and its error reported, by the slow path).
+// read, and its error reported, by the slow path). Files are stat'ed
+// relative to their directory, opened once, so the path is not walked
+// again for each.
 func dirKeys(files []string) map[string]fileKey {
 	out := make(map[string]fileKey, len(files))
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			out[f] = keyOf(fi)
-		} else {
-			out[f] = fileKey{size: -1}
+	dirfd, dir := -1, ""
+	defer func() {
+		if dirfd >= 0 {
+			unix.Close(dirfd)
 		}
+	}()
+	var st unix.Stat_t
+	for _, f := range files {
+		d, name := filepath.Split(f)
+		if d != dir || dirfd < 0 {
+			if dirfd >= 0 {
+				unix.Close(dirfd)
+			}
+			dir = d
+			var err error
+			if dirfd, err = unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				dirfd = -1
+			}
+		}
+		if dirfd < 0 {
+			out[f] = fileKey{size: -1}
+			continue
+		}
+		if err := unix.Fstatat(dirfd, name, &st, 0); err != nil {
+			out[f] = fileKey{size: -1}
+			continue
+		}
+		out[f] = fileKey{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: st.Ino}
 	}
 	return out
 }
@@ -67,18 +83,23 @@ func (c *unitCache) read(dir string, list func() ([]fs.DirEntry, error)) (map[st
 	if err != nil {
 		return nil, err
 	}
-	keys := map[string]fileKey{}
-	files := map[string][]byte{}
+	keys := make(map[string]fileKey, len(entries))
+	files := make(map[string][]byte, len(entries))
+	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(dirfd)
+	var st unix.Stat_t
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || !isUnitName(name) {
 			continue
 		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // gone since the listing
+		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue // gone or replaced since the listing
 		}
-		k := keyOf(fi)
+		k := fileKey{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: st.Ino}
 		if b, ok := c.files[name]; ok && c.keys[name] == k {
 			keys[name], files[name] = k, b
 			continue

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -31,14 +32,43 @@ type Manager interface {
 // the state of every unit that is declared or carries ynhd's marker for a
 // declaration in declDir.
 func Observe(ctx context.Context, m Manager, f Files, declDir string, declared []string) (*World, error) {
+	return observe(ctx, m, f, declDir, declared, nil)
+}
+
+// markerMemo is a unit file's marker as read from the file's content, so
+// a pass reads (and hashes) only the unit files that changed.
+type markerMemo struct {
+	data []byte
+	m    units.Marker
+	ok   bool
+}
+
+func readMarker(memo map[string]markerMemo, name string, b []byte) (units.Marker, bool) {
+	if memo == nil {
+		return units.ReadMarker(b)
+	}
+	if e, hit := memo[name]; hit && bytes.Equal(e.data, b) {
+		return e.m, e.ok
+	}
+	mk, ok := units.ReadMarker(b)
+	memo[name] = markerMemo{data: bytes.Clone(b), m: mk, ok: ok}
+	return mk, ok
+}
+
+func observe(ctx context.Context, m Manager, f Files, declDir string, declared []string, memo map[string]markerMemo) (*World, error) {
 	files, err := f.ReadUnits()
 	if err != nil {
 		return nil, fmt.Errorf("reading unit directory %s: %w", f.Dir(), err)
 	}
-	w := &World{Units: map[string]*Observed{}}
+	for name := range memo {
+		if _, ok := files[name]; !ok {
+			delete(memo, name)
+		}
+	}
+	w := &World{Units: make(map[string]*Observed, len(files)+len(declared))}
 	for name, b := range files {
 		o := &Observed{Unit: name, File: b}
-		if mk, ok := units.ReadMarker(b); ok {
+		if mk, ok := readMarker(memo, name, b); ok {
 			o.Source, o.Intact = mk.Source, mk.Intact
 			o.Ours = filepath.Dir(mk.Source) == filepath.Clean(declDir)
 		}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -88,6 +89,16 @@ type Plan struct {
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
+
+// Has reports whether the plan has an action of one of ops.
+func (p *Plan) Has(ops ...Op) bool {
+	for _, a := range p.Actions {
+		if slices.Contains(ops, a.Op) {
+			return true
+		}
+	}
+	return false
+}
 
 // String prints one action per line, then one problem per line; tests
 // compare plans as this text.

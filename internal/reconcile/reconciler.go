@@ -41,24 +41,25 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
-	calls    *counter             // D-Bus and podman calls, for PassStats
-	p        Podman               // nil: no podman API, units do it all
-	u        Users                // nil in user mode
-	journal  UnitLog              // nil: failures are not diagnosed
-	intents  Intents              // stops by a person, owed restarts
-	bg       *background          // pulls and builds
-	diag     map[string]diagnosis // app -> what its failed unit's journal said
-	waiting  bool                 // the last plan held an app back for a dependency's health
-	held     map[string]bool      // apps whose start waits for a dependency's health
-	podErr   string               // last podman API error, logged once
-	podDown  time.Time            // podman is not asked again before this
-	podCache World                // what podman said last (Containers, Images)
-	written  sync.Map             // unit name -> UnitHash of what ynhd last wrote ("" removed)
-	podSeen  time.Time            // when
-	dirErr   string               // last error reading the declarations directory
-	last     []Desired            // the last complete set of declarations
-	lastKeys map[string]fileKey   // the files it was read from
-	gone     map[string]time.Time // app -> when its declaration was first seen gone
+	calls    *counter              // D-Bus and podman calls, for PassStats
+	p        Podman                // nil: no podman API, units do it all
+	u        Users                 // nil in user mode
+	journal  UnitLog               // nil: failures are not diagnosed
+	intents  Intents               // stops by a person, owed restarts
+	bg       *background           // pulls and builds
+	diag     map[string]diagnosis  // app -> what its failed unit's journal said
+	waiting  bool                  // the last plan held an app back for a dependency's health
+	held     map[string]bool       // apps whose start waits for a dependency's health
+	podErr   string                // last podman API error, logged once
+	podDown  time.Time             // podman is not asked again before this
+	podCache World                 // what podman said last (Containers, Images)
+	written  sync.Map              // unit name -> UnitHash of what ynhd last wrote ("" removed)
+	podSeen  time.Time             // when
+	markers  map[string]markerMemo // unit files' markers, by unit
+	dirErr   string                // last error reading the declarations directory
+	last     []Desired             // the last complete set of declarations
+	lastKeys map[string]fileKey    // the files it was read from
+	gone     map[string]time.Time  // app -> when its declaration was first seen gone
 	warnings map[string]string
 
 	mu       sync.Mutex
@@ -82,7 +83,7 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 	cfg.DeclDir = filepath.Clean(cfg.DeclDir)
 	c := &counter{}
 	return &Reconciler{cfg: cfg, m: countingManager{m, c}, f: f, log: log, now: now, calls: c,
-		backoff: map[string]*Backoff{}, retry: map[string]*Retry{}, problems: map[string]string{}, failed: map[string]string{},
+		backoff: map[string]*Backoff{}, markers: map[string]markerMemo{}, retry: map[string]*Retry{}, problems: map[string]string{}, failed: map[string]string{},
 		warnings: map[string]string{}, held: map[string]bool{}, diag: map[string]diagnosis{}, late: map[string]string{}, gone: map[string]time.Time{},
 		intents: newMemIntents(), bg: newBackground(log)}
 }
@@ -271,7 +272,7 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	for i, d := range desired {
 		names[i] = d.Unit
 	}
-	w, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, names)
+	w, err := observe(ctx, r.m, r.f, r.cfg.DeclDir, names, r.markers)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -324,7 +325,7 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 		// nothing to do (the usual timer pass) starts no podman service.
 		// What it said last is kept for the status.
 		if acting && !r.needPodman(in) {
-			w.Containers, w.Images = r.podCache.Containers, r.podCache.Images
+			w.Podman, w.Containers, w.Images = r.podCache.Podman, r.podCache.Containers, r.podCache.Images
 		} else {
 			r.observePodman(ctx, w, desired)
 		}
@@ -417,9 +418,14 @@ func (r *Reconciler) noteDirError(err error) {
 // need it, to notice an image that changed under a running container.
 const podRefresh = 10 * time.Minute
 
-// needPodman reports whether a pass must ask podman: a plan made without
-// it acts, an app waits for a dependency's health, a build's context no
-// longer matches its image, or what podman said last is old.
+// needPodman reports whether a pass must ask podman: what podman said
+// last is missing or old, an app waits for a dependency's health, a
+// build's context no longer matches its image, or the plan made with
+// what podman said last has a step that asks podman (a pull, build,
+// volume or network) or starts an app again after a failure (the image
+// may be what failed). A drop or an edit whose image is known is applied
+// without a podman call, so it does not pay for a podman service that
+// has exited for being idle.
 func (r *Reconciler) needPodman(in Input) bool {
 	if r.podCache.Images == nil || r.podSeen.IsZero() || r.now().Sub(r.podSeen) > podRefresh || len(r.held) > 0 || r.waiting {
 		return true
@@ -433,7 +439,24 @@ func (r *Reconciler) needPodman(in Input) bool {
 			return true
 		}
 	}
-	return !MakePlan(in).Empty()
+	w := *in.World
+	w.Podman, w.Containers, w.Images = r.podCache.Podman, r.podCache.Containers, r.podCache.Images
+	in.World = &w
+	p := MakePlan(in)
+	if p.Waiting {
+		return true
+	}
+	for _, a := range p.Actions {
+		switch a.Op {
+		case OpPull, OpBuild, OpVolume, OpNetwork, OpUser:
+			return true
+		case OpStart, OpRestart:
+			if strings.HasPrefix(a.Reason, "failed") || a.Reason == "image changed" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // observePodman adds podman's view to w unless podman recently failed to
@@ -446,7 +469,7 @@ func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desi
 	defer cancel()
 	err := observePodman(pctx, r.p, w, desired)
 	if err == nil {
-		r.podCache, r.podSeen = World{Containers: w.Containers, Images: w.Images}, r.now()
+		r.podCache, r.podSeen = World{Podman: true, Containers: w.Containers, Images: w.Images}, r.now()
 	}
 	switch {
 	case err != nil:
@@ -593,8 +616,12 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 		var res Applied
 		res, applyErr = Apply(ctx, env, r.log, p)
 		r.afterApply(p, res, owed)
+		if p.Has(OpStart, OpRestart, OpStop) {
+			// The containers podman listed are not the ones running now.
+			r.podSeen = time.Time{}
+		}
 		// Re-observe so the status shows the result, not the plan's input.
-		if w2, err := Observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired)); err == nil {
+		if w2, err := observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired), r.markers); err == nil {
 			w2.Podman, w2.Containers, w2.Images = w.Podman, w.Containers, w.Images
 			w = w2
 		}
@@ -643,8 +670,8 @@ func unitNames(ds []Desired) []string {
 // app (its unit name is taken), when it first appears or changes, and
 // when it is fixed.
 func (r *Reconciler) logProblems(desired []Desired, p *Plan) {
-	seen := map[string]bool{}
-	current := map[string]string{}
+	seen := make(map[string]bool, len(desired))
+	current := make(map[string]string, len(desired))
 	for _, d := range desired {
 		current[d.App] = d.Problem
 	}
@@ -848,6 +875,7 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
 	}
 	stopped, _ := r.intents.Stopped()
 	running := r.bg.Running()
+	s.Apps = make([]AppStatus, 0, len(desired))
 	for _, d := range desired {
 		a := AppStatus{App: d.App, Unit: d.Unit, Source: d.Source, Declaration: "ok", Enabled: d.Enabled, StoppedByUser: stopped[d.App]}
 		if d.Problem != "" {
@@ -883,7 +911,7 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
 		a.Condition = a.condition()
 		s.Apps = append(s.Apps, a)
 	}
-	byApp := map[string]int{}
+	byApp := make(map[string]int, len(s.Apps))
 	for i, a := range s.Apps {
 		byApp[a.App] = i
 	}
