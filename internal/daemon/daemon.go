@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -85,6 +86,7 @@ type Conn interface {
 
 // Daemon runs the loop.
 type Daemon struct {
+	sig    signals // unit states signalled since the last pass
 	cfg    Config
 	log    *zap.Logger
 	conn   Conn
@@ -236,6 +238,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			s.due("background work ended", time.Now())
 		case <-s.c():
 			reason := s.take()
+			if (reason == "unit state changed" || reason == "unit signal") && d.sig.seenAlready(d.rec.Seen()) {
+				log.Debug("unit signals show what the last pass saw; no pass")
+				continue
+			}
 			d.pass(ctx, reason, s)
 			if w.ensure() {
 				// The directory came back: what changed while it was
@@ -259,7 +265,7 @@ func (d *Daemon) drain(ctx context.Context, updates <-chan *sddbus.PropertiesUpd
 			if !d.rec.Units()[u.UnitName] {
 				continue
 			}
-			_, state = u.Changed["ActiveState"]
+			state = d.sig.add(u)
 		case err := <-errs:
 			d.log.Debug("unit signal subscription", zap.Error(err))
 			continue
@@ -271,10 +277,54 @@ func (d *Daemon) drain(ctx context.Context, updates <-chan *sddbus.PropertiesUpd
 	}
 }
 
+// signals gathers the unit states the manager signalled since the last
+// pass, so a pass is not run for changes the last pass already saw (the
+// start or restart it made itself).
+type signals struct {
+	mu     sync.Mutex
+	states map[string]reconcile.UnitState
+	other  bool // a signal that carried no state
+}
+
+// add records a signal and reports whether it carried an ActiveState.
+func (g *signals) add(u *sddbus.PropertiesUpdate) bool {
+	active, ok := u.Changed["ActiveState"].Value().(string)
+	sub, _ := u.Changed["SubState"].Value().(string)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !ok {
+		g.other = true
+		return false
+	}
+	if g.states == nil {
+		g.states = map[string]reconcile.UnitState{}
+	}
+	g.states[u.UnitName] = reconcile.UnitState{Active: active, Sub: sub}
+	return true
+}
+
+// seenAlready reports whether every unit signalled since the last call is
+// active, as the last pass saw it, and forgets the signals. A unit that
+// stopped or failed always gets a pass: the last pass may have seen it
+// only after it had planned.
+func (g *signals) seenAlready(seen map[string]reconcile.UnitState) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ok := !g.other
+	for unit, st := range g.states {
+		if st.Active != "active" || seen[unit] != st {
+			ok = false
+		}
+	}
+	g.states, g.other = nil, false
+	return ok
+}
+
 // pass runs one reconcile pass, publishes its status and schedules what
 // follows a failure.
 func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 	d.beat()
+	d.sig.seenAlready(nil) // this pass sees what they said
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
 	start := time.Now()

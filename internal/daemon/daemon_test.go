@@ -6,8 +6,12 @@ import (
 	"testing"
 	"time"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/fsnotify/fsnotify"
+	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
+
+	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
 // TestScheduleFloors: however often a pass is asked for, passes are at
@@ -112,5 +116,35 @@ func TestSweep(t *testing.T) {
 	}
 	if len(left) != 2 || left[0] != ".keep" || left[1] != "web.service" {
 		t.Errorf("left %v", left)
+	}
+}
+
+// TestSignalsSeenAlready: the signals of a start the last pass saw end
+// active cause no pass; a failure, a state the pass did not see, or a
+// signal without a state does.
+func TestSignalsSeenAlready(t *testing.T) {
+	up := func(unit, active, sub string) *sddbus.PropertiesUpdate {
+		ch := map[string]dbus.Variant{}
+		if active != "" {
+			ch["ActiveState"], ch["SubState"] = dbus.MakeVariant(active), dbus.MakeVariant(sub)
+		}
+		return &sddbus.PropertiesUpdate{UnitName: unit, Changed: ch}
+	}
+	seen := map[string]reconcile.UnitState{"a.service": {Active: "active", Sub: "running"}, "b.service": {Active: "failed", Sub: "failed"}}
+	var g signals
+	g.add(up("a.service", "activating", "start"))
+	g.add(up("a.service", "active", "running"))
+	if !g.seenAlready(seen) {
+		t.Error("a start the last pass saw end asked for a pass")
+	}
+	for _, c := range []*sddbus.PropertiesUpdate{up("b.service", "failed", "failed"), up("a.service", "deactivating", "stop-sigterm"), up("a.service", "", "")} {
+		g.add(up("a.service", "active", "running"))
+		g.add(c)
+		if g.seenAlready(seen) {
+			t.Errorf("%s %v asked for no pass", c.UnitName, c.Changed)
+		}
+	}
+	if !g.seenAlready(seen) {
+		t.Error("signals were not forgotten")
 	}
 }

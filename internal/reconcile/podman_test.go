@@ -22,6 +22,7 @@ type fakePodman struct {
 	pullErr    map[string]error
 	calls      []string
 	nextID     int
+	onList     func() // called on each container list
 }
 
 func newFakePodman() *fakePodman {
@@ -32,6 +33,9 @@ func newFakePodman() *fakePodman {
 func (p *fakePodman) id() string { p.nextID++; return fmt.Sprintf("img%d", p.nextID) }
 
 func (p *fakePodman) Containers(context.Context, map[string]bool) (map[string]podman.Container, error) {
+	if p.onList != nil {
+		p.onList()
+	}
 	return p.containers, nil
 }
 func (p *fakePodman) Images(context.Context) (map[string]podman.Image, error) { return p.images, nil }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -41,25 +42,26 @@ type Reconciler struct {
 	log *zap.Logger
 	now func() time.Time
 
-	calls    *counter              // D-Bus and podman calls, for PassStats
-	p        Podman                // nil: no podman API, units do it all
-	u        Users                 // nil in user mode
-	journal  UnitLog               // nil: failures are not diagnosed
-	intents  Intents               // stops by a person, owed restarts
-	bg       *background           // pulls and builds
-	diag     map[string]diagnosis  // app -> what its failed unit's journal said
-	waiting  bool                  // the last plan held an app back for a dependency's health
-	held     map[string]bool       // apps whose start waits for a dependency's health
-	podErr   string                // last podman API error, logged once
-	podDown  time.Time             // podman is not asked again before this
-	podCache World                 // what podman said last (Containers, Images)
-	written  sync.Map              // unit name -> UnitHash of what ynhd last wrote ("" removed)
-	podSeen  time.Time             // when
-	markers  map[string]markerMemo // unit files' markers, by unit
-	dirErr   string                // last error reading the declarations directory
-	last     []Desired             // the last complete set of declarations
-	lastKeys map[string]fileKey    // the files it was read from
-	gone     map[string]time.Time  // app -> when its declaration was first seen gone
+	calls    *counter                             // D-Bus and podman calls, for PassStats
+	p        Podman                               // nil: no podman API, units do it all
+	u        Users                                // nil in user mode
+	journal  UnitLog                              // nil: failures are not diagnosed
+	intents  Intents                              // stops by a person, owed restarts
+	bg       *background                          // pulls and builds
+	diag     map[string]diagnosis                 // app -> what its failed unit's journal said
+	waiting  bool                                 // the last plan held an app back for a dependency's health
+	held     map[string]bool                      // apps whose start waits for a dependency's health
+	podErr   string                               // last podman API error, logged once
+	podDown  time.Time                            // podman is not asked again before this
+	podCache World                                // what podman said last (Containers, Images)
+	written  sync.Map                             // unit name -> UnitHash of what ynhd last wrote ("" removed)
+	podSeen  time.Time                            // when
+	markers  map[string]markerMemo                // unit files' markers, by unit
+	seen     atomic.Pointer[map[string]UnitState] // declared units as the last pass saw them
+	dirErr   string                               // last error reading the declarations directory
+	last     []Desired                            // the last complete set of declarations
+	lastKeys map[string]fileKey                   // the files it was read from
+	gone     map[string]time.Time                 // app -> when its declaration was first seen gone
 	warnings map[string]string
 
 	mu       sync.Mutex
@@ -616,17 +618,20 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 		var res Applied
 		res, applyErr = Apply(ctx, env, r.log, p)
 		r.afterApply(p, res, owed)
-		if p.Has(OpStart, OpRestart, OpStop) {
-			// The containers podman listed are not the ones running now.
-			r.podSeen = time.Time{}
-		}
 		// Re-observe so the status shows the result, not the plan's input.
 		if w2, err := observe(ctx, r.m, r.f, r.cfg.DeclDir, unitNames(desired), r.markers); err == nil {
 			w2.Podman, w2.Containers, w2.Images = w.Podman, w.Containers, w.Images
+			if r.p != nil && p.Has(OpStart, OpRestart, OpStop) {
+				// The containers podman listed are not the ones running
+				// now. Asked after the jobs, this costs no start any time,
+				// and later passes need not ask.
+				r.observePodman(ctx, w2, desired)
+			}
 			w = w2
 		}
 	}
 	r.status = r.makeStatus(desired, w, p)
+	r.publish(r.status)
 	r.status.LastPass = PassStats{Apps: len(desired), Actions: len(p.Actions), Wall: time.Since(start), CPU: cpuTime() - cpu0,
 		DBusCalls: r.calls.dbus.Load() - dbus0, PodmanCalls: r.calls.podman.Load() - pod0}
 	return r.status, applyErr
@@ -856,13 +861,35 @@ func (r *Reconciler) Status() Status {
 // Units is the set of unit names the reconciler manages after the last
 // pass.
 func (r *Reconciler) Units() map[string]bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := map[string]bool{}
-	for _, a := range r.status.Apps {
-		out[a.Unit] = true
+	seen := r.seen.Load()
+	if seen == nil {
+		return map[string]bool{}
+	}
+	out := make(map[string]bool, len(*seen))
+	for u := range *seen {
+		out[u] = true
 	}
 	return out
+}
+
+// UnitState is a unit's state as the last pass saw it.
+type UnitState struct{ Active, Sub string }
+
+// Seen returns the declared units and their states as the last pass saw
+// them. It never waits for a pass.
+func (r *Reconciler) Seen() map[string]UnitState {
+	if seen := r.seen.Load(); seen != nil {
+		return *seen
+	}
+	return nil
+}
+
+func (r *Reconciler) publish(st Status) {
+	seen := make(map[string]UnitState, len(st.Apps))
+	for _, a := range st.Apps {
+		seen[a.Unit] = UnitState{a.ActiveState, a.SubState}
+	}
+	r.seen.Store(&seen)
 }
 
 func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
