@@ -223,6 +223,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 				}
 				s.due("files changed", time.Now().Add(wait))
 			}
+		case <-w.Closed():
+			// Written in place and closed: whole, pass now.
+			s.due("files changed", time.Now())
 		case err, ok := <-w.Errors():
 			if ok {
 				log.Warn("file watcher", zap.Error(err))

@@ -148,3 +148,40 @@ func TestSignalsSeenAlready(t *testing.T) {
 		t.Error("signals were not forgotten")
 	}
 }
+
+// TestCloseWatch: a declaration written in place is reported when closed;
+// a file only read, or one that is not a declaration, is not.
+func TestCloseWatch(t *testing.T) {
+	dir := t.TempDir()
+	cw, err := newCloseWatch()
+	if err != nil {
+		t.Skip("no inotify:", err)
+	}
+	defer cw.Close()
+	if err := cw.add(dir); err != nil {
+		t.Fatal(err)
+	}
+	quiet := func(what string) {
+		select {
+		case <-cw.C():
+			t.Errorf("%s was reported", what)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quiet("a file that is not a declaration")
+	if err := os.WriteFile(filepath.Join(dir, "web.toml"), []byte("version = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cw.C():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a declaration closed after writing was not reported")
+	}
+	if _, err := os.ReadFile(filepath.Join(dir, "web.toml")); err != nil {
+		t.Fatal(err)
+	}
+	quiet("a declaration only read")
+}

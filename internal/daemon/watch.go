@@ -16,6 +16,7 @@ import (
 // the unit directory.
 type watch struct {
 	w                        *fsnotify.Watcher
+	closes                   *closeWatch // nil if inotify gave none
 	declDir, parent, unitDir string
 	log                      *zap.Logger
 	declLost                 bool
@@ -31,6 +32,11 @@ func newWatch(declDir, unitDir string, log *zap.Logger) (*watch, error) {
 		return nil, err
 	}
 	w := &watch{w: fw, declDir: filepath.Clean(declDir), parent: filepath.Dir(filepath.Clean(declDir)), unitDir: filepath.Clean(unitDir), log: log}
+	if cw, err := newCloseWatch(); err == nil {
+		w.closes = cw
+	} else {
+		log.Debug("no close-after-write events; in-place writes wait a moment", zap.Error(err))
+	}
 	if err := fw.Add(w.parent); err != nil {
 		log.Warn("cannot watch the declarations directory's parent; a removed directory is noticed by the timer", zap.String("dir", w.parent), zap.Error(err))
 	}
@@ -40,7 +46,21 @@ func newWatch(declDir, unitDir string, log *zap.Logger) (*watch, error) {
 
 func (w *watch) Events() <-chan fsnotify.Event { return w.w.Events }
 func (w *watch) Errors() <-chan error          { return w.w.Errors }
-func (w *watch) Close() error                  { return w.w.Close() }
+func (w *watch) Close() error {
+	if w.closes != nil {
+		w.closes.Close()
+	}
+	return w.w.Close()
+}
+
+// Closed receives when a declaration was closed after writing (never, if
+// inotify gave no such watch).
+func (w *watch) Closed() <-chan struct{} {
+	if w.closes == nil {
+		return nil
+	}
+	return w.closes.C()
+}
 
 // ensure (re)adds the watches on the declarations and unit directories
 // that are missing (the directory was removed, or could not be read), and
@@ -61,6 +81,9 @@ func (w *watch) ensure() bool {
 		case err == nil:
 			back = w.declLost
 			w.declLost = false
+			if w.closes != nil {
+				_ = w.closes.add(w.declDir) // without it, in-place writes wait a moment
+			}
 		case !w.declLost:
 			w.declLost = true
 			w.log.Warn("declarations directory not watched; watching for it to come back", zap.String("dir", w.declDir), zap.Error(err))
