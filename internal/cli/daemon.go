@@ -18,6 +18,7 @@ import (
 
 	"github.com/ynhd/ynhd/internal/daemon"
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/keep"
 	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/reconcile"
@@ -114,6 +115,7 @@ type equipable interface {
 	SetUsers(reconcile.Users)
 	SetPodman(reconcile.Podman)
 	SetIntents(reconcile.Intents)
+	SetKeeper(reconcile.Keeper)
 }
 
 // equip gives r what the layout's mode uses: the journal for failure
@@ -128,12 +130,20 @@ func (l layout) equip(ctx context.Context, conn reconcile.Manager, r equipable) 
 		r.SetUsers(&sysuser.Users{})
 		return nil
 	}
+	r.SetKeeper(userKeeper())
 	pc, err := dialPodman(ctx, conn)
 	if err != nil {
 		return err
 	}
 	r.SetPodman(pc)
 	return nil
+}
+
+// userKeeper runs the podman commands of persistent apps for the user
+// manager: a container created in systemd mode reports readiness to the
+// manager's notification socket.
+func userKeeper() keep.Podman {
+	return keep.Podman{Bin: podmanPath(), NotifySocket: filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "systemd", "notify")}
 }
 
 // dialPodman connects to the user's podman API, starting podman.socket

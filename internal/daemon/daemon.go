@@ -134,6 +134,10 @@ func (d *Daemon) SetPodman(p reconcile.Podman) { d.rec.SetPodman(p) }
 // reconcile.SetUnitLog).
 func (d *Daemon) SetUnitLog(l reconcile.UnitLog) { d.rec.SetUnitLog(l) }
 
+// SetKeeper lets a user-mode daemon keep persistent apps' containers
+// (see reconcile.SetKeeper).
+func (d *Daemon) SetKeeper(k reconcile.Keeper) { d.rec.SetKeeper(k) }
+
 // SetUsers lets a system-mode daemon create static users (see
 // reconcile.SetUsers).
 func (d *Daemon) SetUsers(u reconcile.Users) { d.rec.SetUsers(u) }

@@ -12,9 +12,11 @@ const (
 	DefaultRestart     = "always"
 	DefaultLogDriver   = "journald"
 	DefaultStopTimeout = 10 * time.Second
-	DefaultProtocol    = "tcp"
-	DefaultInit        = "/sbin/init"
-	SystemdStopSignal  = "SIGRTMIN+3"
+	// DefaultKeepSnapshots is how many snapshots of a persistent app are kept.
+	DefaultKeepSnapshots = 3
+	DefaultProtocol      = "tcp"
+	DefaultInit          = "/sbin/init"
+	SystemdStopSignal    = "SIGRTMIN+3"
 )
 
 // applyDefaults fills in what the declaration left out and makes relative
@@ -32,7 +34,11 @@ func applyDefaults(a *App, dir, home string) {
 	if a.StopTimeout.Duration == 0 {
 		a.StopTimeout.Duration = DefaultStopTimeout
 	}
+	if a.Persistent && a.KeepSnapshots == 0 {
+		a.KeepSnapshots = DefaultKeepSnapshots
+	}
 	if a.Systemd {
+		a.TTY = true
 		if len(a.Command) == 0 && len(a.Entrypoint) == 0 {
 			a.Command = []string{DefaultInit}
 		}

@@ -63,6 +63,19 @@ type App struct {
 	// --systemd=always, readiness from the container's own sd_notify,
 	// SIGRTMIN+3 as stop signal. The command defaults to /sbin/init.
 	Systemd bool `toml:"systemd"`
+	// Persistent keeps the container: ynhd creates it once and the unit
+	// starts and stops that same container, so what it writes outside
+	// volumes survives restarts and reboots. A change that needs a new
+	// container is applied from a snapshot of the old one; a change of
+	// image waits for `ynhd recreate`.
+	Persistent bool `toml:"persistent"`
+	// KeepSnapshots is how many snapshots of a persistent app's container
+	// ynhd keeps (default 3).
+	KeepSnapshots int `toml:"keep_snapshots"`
+	// TTY gives the container a terminal (podman --tty); always on in
+	// systemd mode, so that the init system's boot messages reach the
+	// journal.
+	TTY bool `toml:"tty"`
 
 	Health    *Health   `toml:"health"`
 	Resources Resources `toml:"resources"`

@@ -117,6 +117,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.health()
 	v.resources()
 	v.systemUser(host)
+	v.persistent(host)
 	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
 	v.secrets()
 	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")

@@ -5,6 +5,8 @@
 package podman
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -86,6 +88,11 @@ func RunArgs(a *decl.App, o RunOptions) []string {
 		args = append(args, "--systemd=always", "--sdnotify=container")
 	} else {
 		args = append(args, "--sdnotify=conmon")
+	}
+	if a.TTY {
+		// PID 1 writes its boot and shutdown messages to the console:
+		// with a terminal they reach the journal.
+		args = append(args, "--tty")
 	}
 	for _, f := range flagTable {
 		args = append(args, f(a, o)...)
@@ -348,4 +355,50 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// Labels on a persistent app's container (see package keep).
+const (
+	LabelConfig = "io.ynhd.config"
+	LabelBase   = "io.ynhd.base"
+)
+
+// CreateArgs returns the `podman create` arguments (after "create") of a
+// persistent app's container, created from image (the declaration's
+// image, or a snapshot of the app's container): RunArgs without what only
+// a run that replaces its container needs (cidfile, replace, detach),
+// with labels that say which settings (ConfigHash) and which base image
+// (the image its file system started from) it was created with.
+func CreateArgs(a *decl.App, o RunOptions, image, base string) []string {
+	args := createArgs(a, o)
+	n := len(args) - len(a.Command) - 1 // the image's index
+	out := make([]string, 0, len(args)+2)
+	out = append(out, args[:n]...)
+	out = append(out, "--label="+LabelConfig+"="+ConfigHash(a, o), "--label="+LabelBase+"="+base, image)
+	return append(out, args[n+1:]...)
+}
+
+func createArgs(a *decl.App, o RunOptions) []string {
+	o.CIDFile = ""
+	run := RunArgs(a, o)
+	args := make([]string, 0, len(run))
+	for _, s := range run {
+		switch {
+		case s == "--replace", s == "--detach", strings.HasPrefix(s, "--cidfile="):
+			continue
+		}
+		args = append(args, s)
+	}
+	return args
+}
+
+// ConfigHash is what a persistent app's container must carry in
+// LabelConfig to match the declaration: a hash of its create arguments.
+func ConfigHash(a *decl.App, o RunOptions) string {
+	h := sha256.New()
+	for _, s := range createArgs(a, o) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -97,7 +97,7 @@ func (c *Client) Containers(ctx context.Context, withHealth map[string]bool) (ma
 		if app == "" {
 			continue
 		}
-		ct := Container{App: app, ID: lc.ID, State: lc.State, ImageID: lc.ImageID, Image: lc.Image}
+		ct := Container{App: app, ID: lc.ID, State: lc.State, ImageID: lc.ImageID, Image: lc.Image, Config: lc.Labels[LabelConfig], Base: lc.Labels[LabelBase]}
 		if lc.StartedAt > 0 {
 			ct.StartedAt = time.Unix(lc.StartedAt, 0)
 		}

@@ -23,6 +23,9 @@ type Container struct {
 	// ports as HOST->CONTAINER/PROTO.
 	StartedAt time.Time
 	Ports     []string
+	// Config and Base are a persistent app's container's LabelConfig and
+	// LabelBase: the settings and the base image it was created with.
+	Config, Base string
 }
 
 // Image is a local image.

@@ -62,6 +62,9 @@ type Env struct {
 	// Late, when set, is given the jobs whose result did not come within
 	// jobWait, with the channel it will arrive on.
 	Late func(Action, <-chan string)
+	// Keep creates or recreates a persistent app's container (OpCreate,
+	// OpRecreate); nil where there are none to keep (system mode).
+	Keep func(context.Context, Action) error
 }
 
 // warn records something the user should know that is not a failure.
@@ -111,12 +114,13 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	// Users, images, volumes and networks before units: an app whose
 	// preparation fails is skipped for the rest of the pass, the others go
 	// on.
-	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork} {
+	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork, OpCreate, OpRecreate} {
 		for _, act := range byOp[op] {
 			if a.skip(act.App) {
 				continue
 			}
-			if (op == OpPull || op == OpBuild) && a.Background != nil && a.Podman != nil && a.Background(act) {
+			slow := op == OpPull || op == OpBuild || op == OpRecreate || op == OpCreate
+			if slow && a.Background != nil && a.Podman != nil && a.Background(act) {
 				a.res.Deferred[act.App] = true
 				a.log.Info(op.String(), zap.String("app", act.App), zap.String("unit", act.Unit), zap.String("image", act.Image),
 					zap.String("reason", act.Reason+"; in the background"))

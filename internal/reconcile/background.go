@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ func (p Preparation) String() string {
 type background struct {
 	log  *zap.Logger
 	wake func()
+	// keep creates or recreates a persistent app's container.
+	keep func(context.Context, Action) error
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -64,8 +67,13 @@ func (b *background) start(p Podman, act Action) {
 		return
 	}
 	kind := "pulling"
-	if act.Op == OpBuild {
+	switch act.Op {
+	case OpBuild:
 		kind = "building"
+	case OpCreate:
+		kind = "creating its container from"
+	case OpRecreate:
+		kind = "snapshotting and recreating its container on"
 	}
 	prep := &Preparation{Op: act.Op, Kind: kind, Image: act.Image, Since: time.Now()}
 	b.running[act.App] = prep
@@ -76,9 +84,16 @@ func (b *background) start(p Podman, act Action) {
 		defer cancel()
 		out := &stepWriter{b: b, prep: prep, log: b.log, app: act.App}
 		var err error
-		if act.Op == OpPull {
+		switch {
+		case act.Op == OpCreate || act.Op == OpRecreate:
+			if b.keep == nil {
+				err = errors.New("persistent containers are kept only in user mode")
+			} else {
+				err = b.keep(ctx, act)
+			}
+		case act.Op == OpPull:
 			err = p.Pull(ctx, act.Image)
-		} else {
+		default:
 			bl := act.Build
 			_, err = p.Build(ctx, podman.BuildSpec{
 				Context: bl.Context, File: bl.File, Args: bl.Args, Target: bl.Target, Tag: bl.Tag,

@@ -35,6 +35,12 @@ type Intents interface {
 	Owed() (map[string]string, error)
 	// SetOwed replaces the record of owed starts and restarts.
 	SetOwed(map[string]string) error
+	// Kept returns the persistent apps whose container ynhd created, each
+	// with the snapshot a recreate was taking it from ("" once done).
+	Kept() (map[string]string, error)
+	// SetKept records that ynhd created app's container, or (from not
+	// empty) that it is recreating it from that snapshot.
+	SetKept(app, from string) error
 }
 
 // UnitHash is the short hash Intents records a unit by.
@@ -147,6 +153,46 @@ func (d StateDir) SetOwed(m map[string]string) error {
 	return WriteFileAtomic(p, b, 0o600)
 }
 
+// Kept implements Intents: kept/APP files holding the snapshot a
+// recreate started from.
+func (d StateDir) Kept() (map[string]string, error) {
+	out := map[string]string{}
+	dir := filepath.Join(string(d), "kept")
+	es, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = strings.TrimSpace(string(b))
+	}
+	return out, nil
+}
+
+// SetKept implements Intents.
+func (d StateDir) SetKept(app, from string) error {
+	if app == "" || strings.ContainsAny(app, "/\x00") || app == "." || app == ".." {
+		return fmt.Errorf("invalid app name %q", app)
+	}
+	if err := d.make(); err != nil {
+		return err
+	}
+	dir := filepath.Join(string(d), "kept")
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, app), []byte(from+"\n"), 0o600)
+}
+
 // WriteFileAtomic writes data to a temporary file beside path (whose
 // directory must exist), syncs it
 // and renames it over path, so readers see the old or the new content,
@@ -193,10 +239,17 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 type memIntents struct {
 	stopped map[string]bool
 	owed    map[string]string
+	kept    map[string]string
 }
 
 func newMemIntents() *memIntents {
-	return &memIntents{stopped: map[string]bool{}, owed: map[string]string{}}
+	return &memIntents{stopped: map[string]bool{}, owed: map[string]string{}, kept: map[string]string{}}
+}
+
+func (m *memIntents) Kept() (map[string]string, error) { return copyMap(m.kept), nil }
+func (m *memIntents) SetKept(app, from string) error {
+	m.kept[app] = from
+	return nil
 }
 
 func (m *memIntents) Stopped() (map[string]bool, error) { return copyMap(m.stopped), nil }

@@ -16,22 +16,24 @@ type Op int
 
 // The ops, in execution order.
 const (
-	OpStop    Op = iota // stop the unit (deleted or disabled app)
-	OpDisable           // remove the unit from the install target
-	OpRemove            // delete the unit file
-	OpUser              // create a system-mode app's static user and its subordinate ids
-	OpPull              // pull a missing image
-	OpBuild             // build an image (missing, or its context changed)
-	OpVolume            // create a named volume if missing
-	OpNetwork           // create a named network if missing
-	OpWrite             // write the unit file (new, changed or hand-edited)
-	OpEnable            // add the unit to the install target
-	OpReload            // daemon-reload, at most once
-	OpStart             // start an app that is not running
-	OpRestart           // restart an app whose unit changed
+	OpStop     Op = iota // stop the unit (deleted or disabled app)
+	OpDisable            // remove the unit from the install target
+	OpRemove             // delete the unit file
+	OpUser               // create a system-mode app's static user and its subordinate ids
+	OpPull               // pull a missing image
+	OpBuild              // build an image (missing, or its context changed)
+	OpVolume             // create a named volume if missing
+	OpNetwork            // create a named network if missing
+	OpCreate             // create a persistent app's container
+	OpRecreate           // snapshot a persistent app's container and create it again from the snapshot
+	OpWrite              // write the unit file (new, changed or hand-edited)
+	OpEnable             // add the unit to the install target
+	OpReload             // daemon-reload, at most once
+	OpStart              // start an app that is not running
+	OpRestart            // restart an app whose unit changed
 )
 
-var opNames = [...]string{"stop", "disable", "remove", "user", "pull", "build", "volume", "network", "write", "enable", "reload", "start", "restart"}
+var opNames = [...]string{"stop", "disable", "remove", "user", "pull", "build", "volume", "network", "create", "recreate", "write", "enable", "reload", "start", "restart"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -51,6 +53,12 @@ type Action struct {
 	Build       *decl.Build
 	ContextHash string
 	Volume      decl.Volume
+	// Decl is a persistent app's declaration (OpCreate, OpRecreate):
+	// what its new container is created with, from Image.
+	Decl *decl.App
+	// Base is the base image the new container's file system comes from
+	// (the declaration's, or the old container's for OpRecreate).
+	Base string
 }
 
 func (a Action) String() string {
@@ -143,6 +151,9 @@ type Input struct {
 	// whole (the directory is unreadable or missing): nothing is removed
 	// for a declaration that merely could not be seen.
 	Incomplete bool
+	// Kept are the persistent apps whose container ynhd created, each
+	// with the snapshot an unfinished recreate was taking it from.
+	Kept map[string]string
 }
 
 // MakePlan compares what is desired with what is observed. It is pure.
@@ -224,6 +235,11 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 	if !canStart {
 		return false
 	}
+	if d.Keep != nil {
+		// A kept container is started again as it is: a new image is a
+		// change for `ynhd recreate`, not a restart.
+		replace = false
+	}
 	reload := false
 	changed := !bytes.Equal(o.File, d.Content)
 	if changed {
@@ -260,6 +276,9 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 	stopped := in.Stopped[d.App] && !(changed && o.File != nil && o.Intact)
 	owed := in.Owed[d.App] != "" && in.Owed[d.App] == UnitHash(d.Content)
 	running := isRunning(o)
+	if d.Keep != nil && w.Podman && planKeep(p, in, d, o) {
+		return reload // the start waits for the container
+	}
 	before := len(p.Actions)
 	switch {
 	case stopped && !(changed && running):
@@ -310,6 +329,46 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 		}
 	}
 	return reload
+}
+
+// planKeep adds what a persistent app's container needs before its unit
+// can start it, and reports whether the start waits: the container is
+// created (it does not exist) or recreated from a snapshot (its settings
+// changed; a running unit is stopped first, so the snapshot is of a file
+// system at rest). A changed base image is never applied here: it waits
+// for `ynhd recreate`, since the new image would not have the state.
+func planKeep(p *Plan, in *Input, d Desired, o *Observed) bool {
+	c, have := in.World.Containers[d.App]
+	from, kept := in.Kept[d.App]
+	switch {
+	case !have:
+		act := Action{Op: OpCreate, App: d.App, Unit: d.Unit, Reason: "new", Image: d.Keep.Base, Decl: d.Decl, Base: d.Keep.Base}
+		switch {
+		case from != "":
+			act.Reason, act.Image = "finishing a recreate from "+from, from
+		case kept:
+			act.Reason = "its container was removed behind ynhd's back: what it held outside volumes is gone; `ynhd snapshots " + d.App + "` lists what can be rolled back to"
+		}
+		if isRunning(o) {
+			p.add(Action{Op: OpStop, App: d.App, Unit: d.Unit, Reason: "its container is gone"})
+		}
+		planStorage(p, d)
+		p.add(act)
+		return true
+	case c.Base != d.Keep.Base:
+		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+			"pending: image %s is declared, the container keeps its state on %s; `ynhd recreate %s` applies it after a snapshot", d.Keep.Base, c.Base, d.App)})
+		return false
+	case c.Config != d.Keep.Config:
+		if isRunning(o) {
+			p.add(Action{Op: OpStop, App: d.App, Unit: d.Unit, Reason: "settings changed: recreating its container from a snapshot"})
+			return true
+		}
+		planStorage(p, d)
+		p.add(Action{Op: OpRecreate, App: d.App, Unit: d.Unit, Reason: "settings changed", Image: d.Keep.Base, Decl: d.Decl, Base: c.Base})
+		return true
+	}
+	return false
 }
 
 // isRunning reports whether the unit is up or on its way up or down.

@@ -134,6 +134,11 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 	case OpNetwork:
 		_, err := a.Podman.EnsureNetwork(ctx, act.Reason)
 		return err
+	case OpCreate, OpRecreate:
+		if a.Keep == nil {
+			return errors.New("persistent containers are kept only in user mode")
+		}
+		return a.Keep(ctx, act)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/keep"
 	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/units"
 )
@@ -45,6 +46,7 @@ type Reconciler struct {
 	calls    *counter                             // D-Bus and podman calls, for PassStats
 	p        Podman                               // nil: no podman API, units do it all
 	u        Users                                // nil in user mode
+	k        Keeper                               // nil: no persistent containers (system mode)
 	journal  UnitLog                              // nil: failures are not diagnosed
 	intents  Intents                              // stops by a person, owed restarts
 	bg       *background                          // pulls and builds
@@ -94,6 +96,72 @@ func New(cfg Config, m Manager, f Files, log *zap.Logger, now func() time.Time) 
 // images, creates volumes and networks before apps start, and replaces
 // containers whose image changed. Call it before the first pass.
 func (r *Reconciler) SetPodman(p Podman) { r.p = countingPodman{timedPodman{p}, r.calls} }
+
+// Keeper creates and recreates persistent apps' containers; keep.Podman
+// satisfies it.
+type Keeper interface {
+	Create(ctx context.Context, args []string) error
+	Remove(ctx context.Context, app string, stopSeconds int) error
+	Take(ctx context.Context, app, base, reason string, now time.Time) (keep.Snapshot, error)
+	Prune(ctx context.Context, app string, keep int) ([]string, error)
+}
+
+// SetKeeper gives a user-mode reconciler the means to keep persistent
+// apps' containers. Call it before the first pass.
+func (r *Reconciler) SetKeeper(k Keeper) {
+	r.k = k
+	r.bg.keep = r.keepOp
+}
+
+func (r *Reconciler) keepFunc() func(context.Context, Action) error {
+	if r.k == nil {
+		return nil
+	}
+	return r.keepOp
+}
+
+// keepRunOptions are how a persistent app's container is created: as a
+// user-mode unit runs it.
+var keepRunOptions = podman.RunOptions{Cgroups: podman.CgroupsSplit}
+
+// keepOp creates a persistent app's container (OpCreate), or replaces it
+// by one with the declaration's settings created from a snapshot of it
+// (OpRecreate). The snapshot is recorded before the old container is
+// removed, so a daemon killed in between finishes from it.
+func (r *Reconciler) keepOp(ctx context.Context, act Action) error {
+	if r.k == nil {
+		return errors.New("persistent containers are kept only in user mode")
+	}
+	a, from := act.Decl, act.Image
+	if act.Op == OpRecreate {
+		snap, err := r.k.Take(ctx, act.App, act.Base, "before-change", r.now())
+		if err != nil {
+			return fmt.Errorf("taking a snapshot before recreating the container: %w", err)
+		}
+		r.log.Info("snapshot taken", zap.String("app", act.App), zap.String("snapshot", snap.Ref))
+		if err := r.intents.SetKept(act.App, snap.Ref); err != nil {
+			return fmt.Errorf("recording the snapshot: %w", err)
+		}
+		if err := r.k.Remove(ctx, act.App, podman.StopSeconds(a)); err != nil {
+			return err
+		}
+		from = snap.Ref
+	}
+	if err := r.k.Create(ctx, podman.CreateArgs(a, keepRunOptions, from, act.Base)); err != nil {
+		return err
+	}
+	if err := r.intents.SetKept(act.App, ""); err != nil {
+		r.log.Warn("recording a created container", zap.String("app", act.App), zap.Error(err))
+	}
+	if act.Op == OpRecreate {
+		if gone, err := r.k.Prune(ctx, act.App, a.KeepSnapshots); err != nil {
+			r.log.Warn("pruning snapshots", zap.String("app", act.App), zap.Error(err))
+		} else if len(gone) > 0 {
+			r.log.Info("old snapshots removed", zap.String("app", act.App), zap.Strings("snapshots", gone))
+		}
+	}
+	return nil
+}
 
 // SetUsers gives a system-mode reconciler the means to create the static
 // users of apps that need many ids. Call it before the first pass.
@@ -191,6 +259,9 @@ func (r *Reconciler) load() ([]Desired, error) {
 			d.Problem = err.Error()
 		} else {
 			d.Content, d.Enabled, d.Restart, d.Decl = b, app.IsEnabled(), app.Restart, app
+			if app.Persistent {
+				d.Keep = &Keep{Config: podman.ConfigHash(app, keepRunOptions), Base: app.ImageRef()}
+			}
 			if route, _ := app.SystemRoute(); r.cfg.Mode == units.System && route == decl.RouteStatic {
 				d.User = units.SystemUserName(app.Name)
 			}
@@ -318,6 +389,16 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	}
 	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
 		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil}
+	for _, d := range desired {
+		if d.Keep != nil {
+			kept, kerr := r.intents.Kept()
+			if kerr != nil {
+				r.log.Warn("reading which containers ynhd created", zap.Error(kerr))
+			}
+			in.Kept = kept
+			break
+		}
+	}
 	if acting {
 		in.Vanishing = r.vanishing(desired, w, now)
 	}
@@ -450,7 +531,7 @@ func (r *Reconciler) needPodman(in Input) bool {
 	}
 	for _, a := range p.Actions {
 		switch a.Op {
-		case OpPull, OpBuild, OpVolume, OpNetwork, OpUser:
+		case OpPull, OpBuild, OpVolume, OpNetwork, OpUser, OpCreate, OpRecreate:
 			return true
 		case OpStart, OpRestart:
 			if strings.HasPrefix(a.Reason, "failed") || a.Reason == "image changed" {
@@ -514,6 +595,8 @@ func (r *Reconciler) owed(desired []Desired, tidy bool) map[string]string {
 // forgets their retry (success).
 func (r *Reconciler) takeBackground(now time.Time) {
 	for app, err := range r.bg.takeEnded() {
+		// What podman holds changed (an image, a container): ask again.
+		r.podSeen = time.Time{}
 		if err == nil {
 			delete(r.retry, app)
 			continue
@@ -610,7 +693,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		owed := r.commit(p, desired)
-		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Late: r.lateJob,
+		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Late: r.lateJob, Keep: r.keepFunc(),
 			Background: func(act Action) bool { r.bg.start(r.p, act); return true }}
 		if r.cfg.Mode == units.System {
 			env.Journal = "journalctl -u"

@@ -42,6 +42,15 @@ type Desired struct {
 	// Problem is why the declaration cannot be applied (one line per
 	// diagnostic), empty when it can.
 	Problem string
+	// Keep is what a persistent app's container must carry; nil for
+	// other apps.
+	Keep *Keep
+}
+
+// Keep is what a persistent app's container must be.
+type Keep struct {
+	Config string // podman.ConfigHash of the declaration
+	Base   string // the declaration's image
 }
 
 // Observed is what is known about one unit.

@@ -179,19 +179,32 @@ func (r *renderer) serviceSection() {
 
 	// podman 4.3 leaves the cidfile behind when the container is removed
 	// from outside; a stale one makes the next run fail.
-	s.Exec("ExecStartPre", "-", Lit("rm"), Lit("-f"), Spec(cid))
+	if !a.Persistent {
+		s.Exec("ExecStartPre", "-", Lit("rm"), Lit("-f"), Spec(cid))
+	}
 	// Volumes with driver options and named networks must exist before the
-	// container starts. podman 4.3 has no `create --ignore`, so the commands
-	// are allowed to fail ("-"): on an existing volume or network they
-	// change nothing, and a real failure shows up when podman run cannot
-	// find it.
+	// container starts: a volume podman made on the fly would lack its
+	// options. In user mode ynhd creates them before it starts the app
+	// (and again if they go), so the unit only checks: a start without
+	// them fails rather than run without its options. In system mode the
+	// app's user has its own storage, so the unit creates them; podman 4.3
+	// has no `create --ignore`, so those commands may fail ("-") on an
+	// existing volume or network, which they leave as it is.
 	for _, v := range a.Volumes {
 		if v.Driver != "" || len(v.Options) > 0 {
-			s.Exec("ExecStartPre", "-", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+			if r.opts.Mode == User {
+				s.Exec("ExecStartPre", "", pod("volume", "exists", v.Name)...)
+			} else {
+				s.Exec("ExecStartPre", "-", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+			}
 		}
 	}
 	if podman.NeedsNetwork(a) {
-		s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+		if r.opts.Mode == User {
+			s.Exec("ExecStartPre", "", pod("network", "exists", a.Network)...)
+		} else {
+			s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+		}
 	}
 	// Dependencies that must be healthy: the start fails (and is retried
 	// by Restart=) until their check passes. ynhd itself holds the start
@@ -213,6 +226,13 @@ func (r *renderer) serviceSection() {
 		if !static {
 			ro.Cgroups = podman.CgroupsDisabled
 		}
+	}
+	if a.Persistent {
+		// ynhd created the container (podman.CreateArgs); the unit starts
+		// and stops that same one and never removes it.
+		s.Exec("ExecStart", "", pod("start", a.Name)...)
+		s.Exec("ExecStop", "", pod("stop", "--ignore", "--time="+strconv.Itoa(stop), a.Name)...)
+		return
 	}
 	run := podman.RunArgs(a, ro)
 	words := pod("run")

@@ -12,6 +12,7 @@ import (
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/testenv"
 	"github.com/ynhd/ynhd/internal/units"
 )
@@ -47,6 +48,16 @@ func install(t *testing.T, bus *sddbus.Conn, name, src string) *app {
 		t.Fatal(err)
 	}
 	a := &app{t: t, bus: bus, name: name, file: file, unit: name + ".service", decl: loaded.Parsed.App}
+	// What ynhd does before it starts an app: the volumes with options
+	// and the named network must exist (the unit only checks).
+	for _, v := range a.decl.Volumes {
+		if v.Driver != "" || len(v.Options) > 0 {
+			_, _ = testenv.PodmanErr(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)
+		}
+	}
+	if podman.NeedsNetwork(a.decl) {
+		_, _ = testenv.PodmanErr("network", "create", a.decl.Network)
+	}
 	path := filepath.Join(testenv.UnitDir(), a.unit)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
