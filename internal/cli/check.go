@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/doctor"
 	"github.com/ynhd/ynhd/internal/reconcile"
 	"github.com/ynhd/ynhd/internal/units"
 )
@@ -30,6 +32,9 @@ func cmdCheck(args []string, e env) int {
 	}
 	loaded := loadSet(files, e, c.system)
 	takenNames(c.layout(e), e, loaded)
+	if !c.system {
+		limitsNeedDelegation(doctor.Host{FS: os.DirFS("/"), UID: os.Getuid()}, loaded)
+	}
 	var nerr, nwarn int
 	for _, l := range loaded {
 		for _, d := range l.Diagnostics {
@@ -49,6 +54,33 @@ func cmdCheck(args []string, e env) int {
 		return exitProblem
 	}
 	return exitOK
+}
+
+// limitsNeedDelegation warns about each app with [resources] limits when
+// the user manager lacks a controller they need (doctor's probe): podman
+// cannot apply them there, and the app fails to start.
+func limitsNeedDelegation(h doctor.Host, loaded []*decl.Loaded) {
+	var missing []string
+	probed := false
+	for _, ld := range loaded {
+		if !ld.OK() {
+			continue
+		}
+		r := ld.Parsed.App.Resources
+		if r.Memory == "" && r.CPUs == 0 && r.Pids == 0 {
+			continue
+		}
+		if !probed {
+			probed = true
+			missing, _, _ = doctor.MissingControllers(h)
+		}
+		if len(missing) == 0 {
+			return
+		}
+		ld.Diagnostics = append(ld.Diagnostics, decl.Diagnostic{File: ld.File, Severity: decl.Warning, Key: "resources",
+			Message: fmt.Sprintf("this host does not delegate the %s controller to your user manager, so the app fails to start (crun cannot write %s.max); delegate it: %s; or remove [resources]",
+				strings.Join(missing, ", "), missing[0], doctor.DelegateFix)})
+	}
 }
 
 // takenNames adds an error to each declaration whose unit name is held by

@@ -64,6 +64,14 @@ Commands:
   export kube|quadlet APP...|--all [-o FILE|DIR]
                         Kubernetes manifests or Quadlet files from the
                         declarations; exit 3 if some keys did not carry over
+  snapshots [--json] APP
+                        a persistent app's snapshots (persistent = true)
+  snapshot APP          commit a persistent app's container to a snapshot now
+  recreate APP          a new container from the declared image, after a
+                        snapshot: applies a pending image change
+  rollback APP [SNAPSHOT]
+                        a new container from a snapshot (the newest by
+                        default), after a snapshot of the current one
   version               print ynhd's version
 
 Flags:
@@ -137,6 +145,14 @@ func run(args []string, e env) int {
 		return cmdDoctor(rest, e)
 	case "export":
 		return cmdExport(rest, e)
+	case "snapshots":
+		return cmdSnapshots(rest, e)
+	case "snapshot":
+		return cmdSnapshot(rest, e)
+	case "recreate":
+		return cmdRecreate(rest, e)
+	case "rollback":
+		return cmdRollback(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage

@@ -204,12 +204,16 @@ func linger(h Host) Check {
 		Fix:    "loginctl enable-linger " + h.User}
 }
 
-func cgroups(h Host) Check {
-	c := Check{Name: "cgroup v2"}
+// DelegateFix is the command that delegates the controllers [resources]
+// needs to every user manager (what Debian's systemd does by default).
+const DelegateFix = "sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload, then log out and in (or restart user@UID.service)"
+
+// MissingControllers returns which of the controllers [resources] needs
+// (memory, pids, cpu) the user manager was not delegated, and the ones it
+// has. err is set when cgroup v2 or the delegation cannot be read.
+func MissingControllers(h Host) (missing, have []string, err error) {
 	if _, err := fs.Stat(h.FS, "sys/fs/cgroup/cgroup.controllers"); err != nil {
-		c.Status, c.Detail = Problem, "/sys/fs/cgroup is not a cgroup v2 hierarchy: rootless podman cannot apply limits or place containers in their units"
-		c.Fix = "boot with systemd.unified_cgroup_hierarchy=1 (the default on Debian 11+ and Fedora 31+)"
-		return c
+		return nil, nil, errNoCgroup2
 	}
 	userDir := fmt.Sprintf("sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service/cgroup.controllers", h.UID, h.UID)
 	b, err := fs.ReadFile(h.FS, userDir)
@@ -221,20 +225,35 @@ func cgroups(h Host) Check {
 		}
 	}
 	if err != nil {
-		c.Status, c.Detail = Warning, "cgroup v2, but your user manager's delegated controllers cannot be read ("+err.Error()+")"
-		return c
+		return nil, nil, err
 	}
-	have := strings.Fields(string(b))
-	var missing []string
+	have = strings.Fields(string(b))
 	for _, want := range []string{"memory", "pids", "cpu"} {
 		if !contains(have, want) {
 			missing = append(missing, want)
 		}
 	}
-	if len(missing) > 0 {
+	return missing, have, nil
+}
+
+var errNoCgroup2 = errors.New("/sys/fs/cgroup is not a cgroup v2 hierarchy")
+
+func cgroups(h Host) Check {
+	c := Check{Name: "cgroup v2"}
+	missing, have, err := MissingControllers(h)
+	switch {
+	case errors.Is(err, errNoCgroup2):
+		c.Status, c.Detail = Problem, "/sys/fs/cgroup is not a cgroup v2 hierarchy: rootless podman cannot apply limits or place containers in their units"
+		c.Fix = "boot with systemd.unified_cgroup_hierarchy=1 (the default on Debian 11+ and Fedora 31+)"
+		return c
+	case err != nil:
+		c.Status, c.Detail = Warning, "cgroup v2, but your user manager's delegated controllers cannot be read ("+err.Error()+")"
+		return c
+	case len(missing) > 0:
 		c.Status = Warning
-		c.Detail = fmt.Sprintf("cgroup v2; controllers not delegated to your user manager: %s (memory, cpus and pids limits are ignored)", strings.Join(missing, ", "))
-		c.Fix = "sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=memory pids cpu cpuset io\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload"
+		c.Detail = fmt.Sprintf("cgroup v2; controllers not delegated to your user manager: %s: an app with [resources] limits fails to start (crun cannot write %s.max); apps without limits are not affected",
+			strings.Join(missing, ", "), missing[0])
+		c.Fix = DelegateFix
 		return c
 	}
 	c.Status, c.Detail = OK, "cgroup v2, delegated: "+strings.Join(have, " ")

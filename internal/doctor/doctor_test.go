@@ -87,7 +87,7 @@ func TestEachConditionBroken(t *testing.T) {
 		{"cgroup v2", func(h *Host) { delete(h.FS.(fstest.MapFS), "sys/fs/cgroup/cgroup.controllers") }, Problem, "unified_cgroup_hierarchy"},
 		{"cgroup v2", func(h *Host) {
 			h.FS.(fstest.MapFS)["sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers"] = &fstest.MapFile{Data: []byte("cpu\n")}
-		}, Warning, "Delegate=memory pids"},
+		}, Warning, "Delegate=cpu cpuset io memory pids"},
 		{"podman", func(h *Host) { h.Podman = func() (PodmanInfo, error) { return PodmanInfo{}, errors.New("not found") } }, Problem, "apt-get install podman"},
 		{"podman", func(h *Host) {
 			h.Podman = func() (PodmanInfo, error) { return PodmanInfo{Version: "3.0.1", OCIRuntime: "crun"}, nil }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/podman"
 )
 
@@ -164,6 +165,16 @@ func SnapshotRef(app string, t time.Time) string {
 // the base image and why. The container is not paused: callers stop it
 // first, so the file system is at rest.
 func (p Podman) Take(ctx context.Context, app, base, reason string, now time.Time) (Snapshot, error) {
+	return p.take(ctx, app, base, reason, now, false)
+}
+
+// TakeLive is Take of a container that may be running: it is paused while
+// it is committed.
+func (p Podman) TakeLive(ctx context.Context, app, base, reason string, now time.Time) (Snapshot, error) {
+	return p.take(ctx, app, base, reason, now, true)
+}
+
+func (p Podman) take(ctx context.Context, app, base, reason string, now time.Time, pause bool) (Snapshot, error) {
 	ref := SnapshotRef(app, now)
 	// Two snapshots in the same second: the later gets a suffix.
 	if snaps, err := p.Snapshots(ctx, app); err == nil {
@@ -171,7 +182,7 @@ func (p Podman) Take(ctx context.Context, app, base, reason string, now time.Tim
 			ref = fmt.Sprintf("%s-%d", SnapshotRef(app, now), n)
 		}
 	}
-	args := []string{"commit", "--quiet",
+	args := []string{"commit", "--quiet", fmt.Sprintf("--pause=%t", pause),
 		"--change=LABEL " + LabelSnapshotOf + "=" + app,
 		"--change=LABEL " + podman.LabelBase + "=" + base,
 		"--change=LABEL " + LabelSnapshotWhy + "=" + reason,
@@ -258,4 +269,25 @@ func Find(snaps []Snapshot, app, name string) (Snapshot, error) {
 		}
 	}
 	return Snapshot{}, fmt.Errorf("%s has no snapshot %q; `ynhd snapshots %s` lists them", app, name, app)
+}
+
+// EnsureVolume creates volume v (with its driver and options) unless it
+// exists: what the podman API does for ynhd, through the CLI, for when
+// the API does not answer.
+func (p Podman) EnsureVolume(ctx context.Context, v decl.Volume) error {
+	if _, err := p.run(ctx, commandTimeout, "volume", "exists", v.Name); err == nil {
+		return nil
+	}
+	_, err := p.run(ctx, commandTimeout, append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)
+	return err
+}
+
+// EnsureNetwork creates the named network unless it exists (see
+// EnsureVolume).
+func (p Podman) EnsureNetwork(ctx context.Context, name string) error {
+	if _, err := p.run(ctx, commandTimeout, "network", "exists", name); err == nil {
+		return nil
+	}
+	_, err := p.run(ctx, commandTimeout, "network", "create", "--label="+podman.LabelManaged+"=true", name)
+	return err
 }

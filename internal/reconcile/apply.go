@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/ynhd/ynhd/internal/decl"
 )
 
 // jobWait bounds how long a pass waits for the results of its start,
@@ -65,6 +67,13 @@ type Env struct {
 	// Keep creates or recreates a persistent app's container (OpCreate,
 	// OpRecreate); nil where there are none to keep (system mode).
 	Keep func(context.Context, Action) error
+	// CLI creates volumes and networks through the podman CLI when the
+	// API did not answer this pass (APIDown) or there is none.
+	CLI interface {
+		EnsureVolume(ctx context.Context, v decl.Volume) error
+		EnsureNetwork(ctx context.Context, name string) error
+	}
+	APIDown bool
 }
 
 // warn records something the user should know that is not a failure.

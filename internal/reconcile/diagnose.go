@@ -83,6 +83,11 @@ func hasApp(ds []Desired, app string) bool {
 // what to do, or "" when it recognizes nothing. mode is "user" or
 // "system"; d.User is set for a system app that runs as a static user.
 func ExplainFailure(log string, d Desired, mode string) string {
+	for _, ctl := range []string{"memory", "pids", "cpu"} {
+		if strings.Contains(log, "opening file `"+ctl+".max` for writing") || strings.Contains(log, "opening file '"+ctl+".max' for writing") {
+			return fmt.Sprintf("the %s limit in [resources] of %s cannot be applied: this host does not delegate the %s controller to your user manager; delegate it (ynhd doctor shows how) or remove the limit", ctl, d.Source, ctl)
+		}
+	}
 	if !strings.Contains(log, "insufficient UIDs or GIDs available in user namespace") {
 		return ""
 	}

@@ -39,6 +39,10 @@ func TestExplainFailure(t *testing.T) {
 	if got := ExplainFailure(insufficientIDs, d, "user"); !strings.Contains(got, "subordinate ids of your user") {
 		t.Errorf("user mode: %q", got)
 	}
+	crun := "Error: OCI runtime error: crun: opening file `memory.max` for writing: No such file or directory"
+	if got := ExplainFailure(crun, d, "user"); !strings.Contains(got, "memory limit in [resources]") || !strings.Contains(got, "does not delegate the memory controller") {
+		t.Errorf("undelegated memory controller: %q", got)
+	}
 }
 
 // TestDiagnosis: a failed unit's journal is read once per failure; the

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/keep"
 	"github.com/ynhd/ynhd/internal/podman"
 )
@@ -174,4 +175,50 @@ func appStatus(st Status, app string) AppStatus {
 		}
 	}
 	return AppStatus{}
+}
+
+func (k *fakeKeeper) EnsureVolume(_ context.Context, v decl.Volume) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pod.volumes[v.Name] = v
+	return nil
+}
+
+func (k *fakeKeeper) EnsureNetwork(_ context.Context, name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pod.networks[name] = true
+	return nil
+}
+
+// failingList is a podman API whose lists fail.
+type failingList struct{ *fakePodman }
+
+func (f failingList) Containers(context.Context, map[string]bool) (map[string]podman.Container, error) {
+	return nil, fmt.Errorf("listing images: image not known")
+}
+
+// TestStorageWithoutAPI: when the podman API answers with an error, the
+// network and volume an app needs are created through the CLI, and the
+// API is asked again soon.
+func TestStorageWithoutAPI(t *testing.T) {
+	e := newEnv(t)
+	pod := newFakePodman()
+	e.r.SetPodman(failingList{pod})
+	k := &fakeKeeper{pod: pod}
+	e.r.SetKeeper(k)
+	e.declare("net", busybox+"network = \"backend\"\n[[volumes]]\nname = \"net-tmp\"\ntarget = \"/tmp\"\noptions = { type = \"tmpfs\", device = \"tmpfs\" }\n")
+	e.pass()
+	if !pod.networks["backend"] {
+		t.Error("the network was not created through the CLI")
+	}
+	if _, ok := pod.volumes["net-tmp"]; !ok {
+		t.Error("the volume was not created through the CLI")
+	}
+	if u := e.fake.unit("net.service"); u.active != "active" {
+		t.Errorf("net is %s", u.active)
+	}
+	if d := e.r.podDown.Sub(e.now); d > podErrorRetryAfter {
+		t.Errorf("podman left alone for %v after an error", d)
+	}
 }

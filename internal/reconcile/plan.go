@@ -154,6 +154,10 @@ type Input struct {
 	// Kept are the persistent apps whose container ynhd created, each
 	// with the snapshot an unfinished recreate was taking it from.
 	Kept map[string]string
+	// StorageByCLI says volumes and networks can be created without the
+	// podman API (through its CLI): they are planned even when the API
+	// did not answer.
+	StorageByCLI bool
 }
 
 // MakePlan compares what is desired with what is observed. It is pure.
@@ -276,7 +280,7 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 	stopped := in.Stopped[d.App] && !(changed && o.File != nil && o.Intact)
 	owed := in.Owed[d.App] != "" && in.Owed[d.App] == UnitHash(d.Content)
 	running := isRunning(o)
-	if d.Keep != nil && w.Podman && planKeep(p, in, d, o) {
+	if d.Keep != nil && w.Podman && !stopped && planKeep(p, in, d, o) {
 		return reload // the start waits for the container
 	}
 	before := len(p.Actions)
@@ -324,7 +328,7 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 			p.Waiting = true
 			return reload
 		}
-		if w.Podman {
+		if w.Podman || in.StorageByCLI {
 			planStorage(p, d)
 		}
 	}
@@ -345,7 +349,13 @@ func planKeep(p *Plan, in *Input, d Desired, o *Observed) bool {
 		act := Action{Op: OpCreate, App: d.App, Unit: d.Unit, Reason: "new", Image: d.Keep.Base, Decl: d.Decl, Base: d.Keep.Base}
 		switch {
 		case from != "":
-			act.Reason, act.Image = "finishing a recreate from "+from, from
+			// "IMAGE BASE": what an interrupted recreate or rollback was
+			// creating the container from.
+			img, base, _ := strings.Cut(from, " ")
+			act.Reason, act.Image = "finishing a recreate from "+img, img
+			if base != "" {
+				act.Base = base
+			}
 		case kept:
 			act.Reason = "its container was removed behind ynhd's back: what it held outside volumes is gone; `ynhd snapshots " + d.App + "` lists what can be rolled back to"
 		}

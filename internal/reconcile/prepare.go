@@ -112,6 +112,14 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 		}
 		return a.Users.Ensure(ctx, act.Reason)
 	}
+	if (a.Podman == nil || a.APIDown) && a.CLI != nil {
+		switch act.Op {
+		case OpVolume:
+			return a.CLI.EnsureVolume(ctx, act.Volume)
+		case OpNetwork:
+			return a.CLI.EnsureNetwork(ctx, act.Reason)
+		}
+	}
 	if a.Podman == nil {
 		return podman.ErrNoAPI
 	}

@@ -104,6 +104,10 @@ type Keeper interface {
 	Remove(ctx context.Context, app string, stopSeconds int) error
 	Take(ctx context.Context, app, base, reason string, now time.Time) (keep.Snapshot, error)
 	Prune(ctx context.Context, app string, keep int) ([]string, error)
+	// EnsureVolume and EnsureNetwork create them through the podman CLI,
+	// for passes where the API does not answer.
+	EnsureVolume(ctx context.Context, v decl.Volume) error
+	EnsureNetwork(ctx context.Context, name string) error
 }
 
 // SetKeeper gives a user-mode reconciler the means to keep persistent
@@ -120,9 +124,9 @@ func (r *Reconciler) keepFunc() func(context.Context, Action) error {
 	return r.keepOp
 }
 
-// keepRunOptions are how a persistent app's container is created: as a
+// KeepRunOptions are how a persistent app's container is created: as a
 // user-mode unit runs it.
-var keepRunOptions = podman.RunOptions{Cgroups: podman.CgroupsSplit}
+var KeepRunOptions = podman.RunOptions{Cgroups: podman.CgroupsSplit}
 
 // keepOp creates a persistent app's container (OpCreate), or replaces it
 // by one with the declaration's settings created from a snapshot of it
@@ -139,7 +143,7 @@ func (r *Reconciler) keepOp(ctx context.Context, act Action) error {
 			return fmt.Errorf("taking a snapshot before recreating the container: %w", err)
 		}
 		r.log.Info("snapshot taken", zap.String("app", act.App), zap.String("snapshot", snap.Ref))
-		if err := r.intents.SetKept(act.App, snap.Ref); err != nil {
+		if err := r.intents.SetKept(act.App, snap.Ref+" "+act.Base); err != nil {
 			return fmt.Errorf("recording the snapshot: %w", err)
 		}
 		if err := r.k.Remove(ctx, act.App, podman.StopSeconds(a)); err != nil {
@@ -147,7 +151,7 @@ func (r *Reconciler) keepOp(ctx context.Context, act Action) error {
 		}
 		from = snap.Ref
 	}
-	if err := r.k.Create(ctx, podman.CreateArgs(a, keepRunOptions, from, act.Base)); err != nil {
+	if err := r.k.Create(ctx, podman.CreateArgs(a, KeepRunOptions, from, act.Base)); err != nil {
 		return err
 	}
 	if err := r.intents.SetKept(act.App, ""); err != nil {
@@ -260,7 +264,7 @@ func (r *Reconciler) load() ([]Desired, error) {
 		} else {
 			d.Content, d.Enabled, d.Restart, d.Decl = b, app.IsEnabled(), app.Restart, app
 			if app.Persistent {
-				d.Keep = &Keep{Config: podman.ConfigHash(app, keepRunOptions), Base: app.ImageRef()}
+				d.Keep = &Keep{Config: podman.ConfigHash(app, KeepRunOptions), Base: app.ImageRef()}
 			}
 			if route, _ := app.SystemRoute(); r.cfg.Mode == units.System && route == decl.RouteStatic {
 				d.User = units.SystemUserName(app.Name)
@@ -334,6 +338,8 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 const (
 	podObserveTimeout = 10 * time.Second
 	podRetryAfter     = 30 * time.Second
+	// podErrorRetryAfter is the wait after podman answered with an error.
+	podErrorRetryAfter = 3 * time.Second
 )
 
 // plan observes and plans. acting is set for a pass, which may also
@@ -388,7 +394,8 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 		preparing[app] = pr.String()
 	}
 	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
-		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil}
+		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil,
+		StorageByCLI: r.k != nil}
 	for _, d := range desired {
 		if d.Keep != nil {
 			kept, kerr := r.intents.Kept()
@@ -557,11 +564,18 @@ func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desi
 	switch {
 	case err != nil:
 		w.Podman = false
-		r.podDown = r.now().Add(podRetryAfter)
+		// A podman that did not answer in time is left alone a while; one
+		// that answered with an error (an image removed while it listed
+		// them) is asked again soon.
+		wait := podRetryAfter
+		if !errors.Is(err, context.DeadlineExceeded) {
+			wait = podErrorRetryAfter
+		}
+		r.podDown = r.now().Add(wait)
 		if err.Error() != r.podErr {
 			r.podErr = err.Error()
 			r.log.Warn("podman API unavailable; apps are applied without it (their units pull and create what they need) and it is asked again later",
-				zap.Error(err), zap.Duration("retry_in", podRetryAfter))
+				zap.Error(err), zap.Duration("retry_in", wait))
 		}
 	case r.podErr != "":
 		r.podErr = ""
@@ -693,7 +707,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Status, error) {
 	var applyErr error
 	if !p.Empty() {
 		owed := r.commit(p, desired)
-		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Late: r.lateJob, Keep: r.keepFunc(),
+		env := Env{Manager: r.m, Files: r.f, Podman: r.p, Users: r.u, Late: r.lateJob, Keep: r.keepFunc(), CLI: r.k, APIDown: r.p != nil && !w.Podman,
 			Background: func(act Action) bool { r.bg.start(r.p, act); return true }}
 		if r.cfg.Mode == units.System {
 			env.Journal = "journalctl -u"

@@ -1,0 +1,168 @@
+package integration
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/testenv"
+)
+
+// sysDecl is a system container in the spirit of YunoHost: systemd as PID
+// 1, kept across restarts, a custom host name, NET_ADMIN, an exec-able
+// tmpfs /tmp and a data volume.
+func sysDecl(image, extra string) string {
+	return fmt.Sprintf(`version = 1
+image = %q
+systemd = true
+persistent = true
+keep_snapshots = 2
+hostname = "yh.home"
+cap_add = ["NET_ADMIN"]
+stop_timeout = "20s"
+%s
+[[volumes]]
+name = "p-sys-tmp"
+target = "/tmp"
+options = { type = "tmpfs", device = "tmpfs", o = "rw,exec" }
+
+[[volumes]]
+name = "p-sys-data"
+target = "/srv"
+`, image, extra)
+}
+
+func ynhdRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(ynhdBin(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ynhd %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// marks writes files where a system container keeps its state (outside
+// any volume) and one in a volume; has reads them back.
+const marks = `echo etc > /etc/p-mark && mkdir -p /var/lib/p && echo varlib > /var/lib/p/mark && mkdir -p /opt/p && echo opt > /opt/p/mark && echo srv > /srv/p-mark`
+const hasMarks = `cat /etc/p-mark /var/lib/p/mark /opt/p/mark /srv/p-mark | tr '\n' ' '`
+
+// TestPersistentSystemContainer is the motivating case: a systemd-based
+// system container whose state survives a restart of its unit, of ynhd,
+// and a change of its settings (through a snapshot); whose boot is in
+// the journal; whose image change waits for `ynhd recreate`, and which
+// `ynhd rollback` brings back.
+func TestPersistentSystemContainer(t *testing.T) {
+	ensureDaemon(t)
+	const app = "p-sys"
+	t.Cleanup(func() {
+		undeclare(t, app)
+		testenv.PodmanErr("rm", "--force", "--ignore", app)
+		out, _ := testenv.PodmanErr("images", "--quiet", "--filter", "label=io.ynhd.snapshot-of="+app)
+		for _, id := range strings.Fields(out) {
+			testenv.PodmanErr("rmi", "--force", id)
+		}
+		testenv.PodmanErr("rmi", "localhost/ynhd-test/debian-systemd:v2")
+		testenv.PodmanErr("volume", "rm", "--force", "p-sys-tmp", "p-sys-data")
+	})
+	declare(t, app, sysDecl(testenv.SystemdImage, ""))
+	first := waitContainer(t, app, "running", anyCtr)
+	exec1 := func(script string) string {
+		t.Helper()
+		out, err := testenv.PodmanErr("exec", app, "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("podman exec %s: %v\n%s", script, err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	if st := exec1("systemctl is-system-running --wait"); st != "running" && st != "degraded" {
+		t.Errorf("is-system-running = %q", st)
+	}
+	exec1(marks)
+	want := "etc varlib opt srv"
+	check := func(when string) {
+		t.Helper()
+		if got := exec1(hasMarks); got != want {
+			t.Errorf("%s: files = %q, want %q", when, got, want)
+		}
+	}
+
+	// A restart of the unit starts the same container.
+	testenv.Systemctl(t, "restart", app+".service")
+	again := waitContainer(t, app, "running after a restart", anyCtr)
+	if again.ID != first.ID {
+		t.Errorf("systemctl restart made a new container: %s -> %s", first.ID, again.ID)
+	}
+	check("after systemctl --user restart")
+
+	// The boot is in the unit's journal (a terminal for PID 1).
+	if j := testenv.Journal(t, app+".service"); !strings.Contains(j, "Reached target") {
+		t.Errorf("no boot messages in journalctl --user -u %s:\n%s", app, lastLines(j, 20))
+	}
+
+	// ynhd restarted: nothing changes.
+	testenv.Systemctl(t, "restart", "ynhd.service")
+	waitActive(t, "ynhd.service")
+	time.Sleep(2 * time.Second)
+	if c, _ := current(app); c.ID != first.ID {
+		t.Errorf("restarting ynhd replaced the container: %s -> %s", first.ID, c.ID)
+	}
+	check("after restarting ynhd")
+
+	// A change of settings (a port, an env var): a snapshot, a new
+	// container from it, the files still there.
+	declare(t, app, sysDecl(testenv.SystemdImage, "env = { P = \"2\" }\nports = [{ host_port = 18089, container_port = 80 }]\n"))
+	changed := waitContainer(t, app, "recreated with the new env", func(c ctr) bool { return slices.Contains(c.Env, "P=2") })
+	if changed.ID == first.ID {
+		t.Fatal("the change kept the old container")
+	}
+	check("after a change of settings")
+	if out := ynhdRun(t, "snapshots", app); !strings.Contains(out, "before-change") {
+		t.Errorf("ynhd snapshots after a change:\n%s", out)
+	}
+	if st := exec1("systemctl is-system-running --wait"); st != "running" && st != "degraded" {
+		t.Errorf("is-system-running after the change = %q", st)
+	}
+
+	// An image change is pending until `ynhd recreate`.
+	testenv.Podman(t, "tag", testenv.SystemdImage, "localhost/ynhd-test/debian-systemd:v2")
+	declare(t, app, sysDecl("localhost/ynhd-test/debian-systemd:v2", "env = { P = \"2\" }\nports = [{ host_port = 18089, container_port = 80 }]\n"))
+	testenv.WaitFor(t, 30*time.Second, 300*time.Millisecond, "the image change shown as pending", func() (bool, error) {
+		out, _ := exec.Command(ynhdBin(t), "status").CombinedOutput()
+		return strings.Contains(string(out), "ynhd recreate "+app), nil
+	})
+	if c, _ := current(app); c.ID != changed.ID {
+		t.Fatal("an image change replaced the container by itself")
+	}
+	ynhdRun(t, "recreate", app)
+	fresh := waitContainer(t, app, "recreated on the new image", anyCtr)
+	if fresh.ID == changed.ID {
+		t.Fatal("ynhd recreate kept the container")
+	}
+	if got := exec1("cat /etc/p-mark 2>/dev/null || echo none"); got != "none" {
+		t.Errorf("a new base image kept the old root file system: %q", got)
+	}
+	if got := exec1("cat /srv/p-mark"); got != "srv" {
+		t.Errorf("the volume's data after recreate: %q", got)
+	}
+
+	// Rollback to the snapshot taken before the recreate: the files are
+	// back.
+	ynhdRun(t, "rollback", app)
+	waitContainer(t, app, "rolled back", func(c ctr) bool { return c.ID != fresh.ID })
+	check("after ynhd rollback")
+	out, _ := testenv.PodmanErr("images", "--quiet", "--filter", "label=io.ynhd.snapshot-of="+app)
+	if n := len(strings.Fields(out)); n > 3 {
+		t.Errorf("%d snapshots kept with keep_snapshots = 2 (one may be in use)", n)
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
