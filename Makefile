@@ -96,7 +96,7 @@ install-system: build
 	bash packaging/install.sh --system bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(SYSTEMUNITDIR)"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service $(DESTDIR)$(SYSTEMUNITDIR)/ynhd.service
+	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service $(DESTDIR)$(USERUNITDIR)/ynhd-network-online.service $(DESTDIR)$(SYSTEMUNITDIR)/ynhd.service
 
 demo: build
 	bash hack/demo.sh

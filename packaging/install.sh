@@ -20,4 +20,10 @@ install -d -m 0755 "$destdir$unitdir"
 sed "s|@BINDIR@|$bindir|g" "$here/$src" > "$destdir$unitdir/ynhd.service.tmp"
 chmod 0644 "$destdir$unitdir/ynhd.service.tmp"
 mv "$destdir$unitdir/ynhd.service.tmp" "$destdir$unitdir/ynhd.service"
+if [ "$src" = ynhd.service.in ]; then
+	# The user manager's stand-in for network-online.target (see the file).
+	sed "s|@BINDIR@|$bindir|g" "$here/ynhd-network-online.service.in" > "$destdir$unitdir/ynhd-network-online.service.tmp"
+	chmod 0644 "$destdir$unitdir/ynhd-network-online.service.tmp"
+	mv "$destdir$unitdir/ynhd-network-online.service.tmp" "$destdir$unitdir/ynhd-network-online.service"
+fi
 echo "installed $destdir$bindir/ynhd and $destdir$unitdir/ynhd.service"

@@ -72,6 +72,9 @@ Commands:
   rollback APP [SNAPSHOT]
                         a new container from a snapshot (the newest by
                         default), after a snapshot of the current one
+  wait-online           wait (at most 90 s) for the system's
+                        network-online.target: what the user unit
+                        ynhd-network-online.service runs at boot
   version               print ynhd's version
 
 Flags:
@@ -153,6 +156,8 @@ func run(args []string, e env) int {
 		return cmdRecreate(rest, e)
 	case "rollback":
 		return cmdRollback(rest, e)
+	case "wait-online":
+		return cmdWaitOnline(rest, e)
 	}
 	fmt.Fprintf(e.stderr, "ynhd: unknown command %q; run 'ynhd --help' for the list\n", cmd)
 	return exitUsage

@@ -131,6 +131,12 @@ func (r *renderer) unitSection() {
 		s.Raw("After", "network-online.target")
 	} else {
 		s.Raw("RequiresMountsFor", "%t/containers")
+		if a.Network != "none" {
+			// A user unit cannot order after the system's
+			// network-online.target; ynhd ships a unit that waits for it.
+			s.Raw("Wants", WaitOnlineUnit)
+			s.Raw("After", WaitOnlineUnit)
+		}
 	}
 	for _, d := range append(append([]string(nil), a.Requires...), a.RequiresHealthy...) {
 		s.Raw("Requires", d+".service")
@@ -142,6 +148,10 @@ func (r *renderer) unitSection() {
 		s.Raw("After", d+".service")
 	}
 }
+
+// WaitOnlineUnit is the user unit, installed with ynhd, that waits for the
+// system's network-online.target (ynhd wait-online).
+const WaitOnlineUnit = "ynhd-network-online.service"
 
 // stateDir is the app's StateDirectory/RuntimeDirectory name in system mode.
 func (r *renderer) stateDir() string { return "ynhd/" + r.app.Name }
