@@ -335,4 +335,14 @@ func (r *renderer) marker() {
 	s.Text("Source", r.app.File)
 	s.Raw("Schema", strconv.Itoa(decl.SchemaVersion))
 	s.Raw("Mode", r.opts.Mode.String())
+	if r.opts.Mode == User {
+		// The volumes ynhd creates before a start, as it creates them: a
+		// change of their options changes the unit, so ynhd looks at the
+		// volume again (and says that an existing volume keeps its own).
+		for _, v := range r.app.Volumes {
+			if v.Driver != "" || len(v.Options) > 0 {
+				s.Text("Volume", strings.Join(podman.VolumeCreateArgs(v), " "))
+			}
+		}
+	}
 }
