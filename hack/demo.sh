@@ -21,7 +21,7 @@ share=/var/tmp/ynhd-demo
 rm -rf "$share"
 install -d -m 0755 "$share" "$share/packaging"
 install -m 0755 bin/ynhd "$share/ynhd"
-install -m 0644 packaging/install.sh packaging/ynhd.service.in "$share/packaging/"
+install -m 0644 packaging/install.sh packaging/ynhd.service.in packaging/ynhd-network-online.service.in "$share/packaging/"
 install -m 0644 configs/demo/hello.toml "$share/hello.toml"
 
 in_env() { bash hack/testenv.sh exec -- "$@"; }

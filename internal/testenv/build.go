@@ -34,7 +34,7 @@ func BuildYnhd(dir string) (bin, packaging string, err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("building ynhd: %v\n%s", err, out)
 	}
-	for _, f := range []string{"install.sh", "ynhd.service.in"} {
+	for _, f := range []string{"install.sh", "ynhd.service.in", "ynhd-network-online.service.in"} {
 		b, err := os.ReadFile(filepath.Join(root, "packaging", f))
 		if err != nil {
 			return "", "", err
