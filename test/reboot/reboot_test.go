@@ -54,16 +54,23 @@ mkdir -p ~/.config/ynhd
 rm -f ~/.config/ynhd/*.toml
 printf 'version = 1\nimage = "%s"\ncommand = ["sleep", "100000"]\nstop_timeout = "1s"\n' > ~/.config/ynhd/.r-app.toml
 mv ~/.config/ynhd/.r-app.toml ~/.config/ynhd/r-app.toml
+printf 'version = 1\nimage = "%s"\nsystemd = true\npersistent = true\nnetwork = "none"\n' > ~/.config/ynhd/.r-sys.toml
+mv ~/.config/ynhd/.r-sys.toml ~/.config/ynhd/r-sys.toml
 systemctl --user daemon-reload
-systemctl --user restart ynhd`, pkg, bin, testenv.BusyboxImage))
+systemctl --user restart ynhd`, pkg, bin, testenv.BusyboxImage, testenv.SystemdImage))
 	t.Cleanup(func() {
-		testenv.Control("exec", "--", "sh", "-c", `rm -f ~/.config/ynhd/r-app.toml
+		testenv.Control("exec", "--", "sh", "-c", `rm -f ~/.config/ynhd/r-app.toml ~/.config/ynhd/r-sys.toml
 systemctl --user start ynhd
-for i in $(seq 1 100); do [ -e ~/.config/systemd/user/r-app.service ] || break; sleep 0.2; done
-systemctl --user stop ynhd`)
+for i in $(seq 1 100); do [ -e ~/.config/systemd/user/r-app.service ] || [ -e ~/.config/systemd/user/r-sys.service ] || break; sleep 0.2; done
+systemctl --user stop ynhd
+podman rm --force --ignore r-sys >/dev/null`)
 	})
 	waitInside(t, "r-app running under ynhd", `systemctl --user is-active -q r-app.service && podman container exists r-app`)
 	before := inside(t, `podman inspect --format '{{.Id}}' r-app`)
+	// A persistent system container: its state is on its root file system.
+	waitInside(t, "r-sys running under ynhd", `systemctl --user is-active -q r-sys.service && podman exec r-sys systemctl is-system-running --wait`)
+	inside(t, `podman exec r-sys sh -c 'echo kept > /etc/r-mark'`)
+	sysBefore := inside(t, `podman inspect --format '{{.Id}}' r-sys`)
 
 	// ynhd stops; then the whole manager goes away and a new one starts.
 	inside(t, `systemctl --user stop ynhd`)
@@ -77,6 +84,16 @@ systemctl --user stop ynhd`)
 	after := inside(t, `podman inspect --format '{{.Id}}' r-app`)
 	if after == before {
 		t.Errorf("container %s survived a manager restart; expected a new one", before)
+	}
+	waitInside(t, "r-sys back after the manager restart", `systemctl --user is-active -q r-sys.service`)
+	if got := inside(t, `podman inspect --format '{{.Id}}' r-sys`); got != sysBefore {
+		t.Errorf("the persistent container was replaced across a manager restart: %s -> %s", sysBefore, got)
+	}
+	if got := inside(t, `podman exec r-sys cat /etc/r-mark`); got != "kept" {
+		t.Errorf("/etc/r-mark after a manager restart: %q", got)
+	}
+	if st := inside(t, `podman exec r-sys systemctl is-system-running --wait || true`); st != "running" && st != "degraded" {
+		t.Errorf("is-system-running in r-sys after a manager restart: %q", st)
 	}
 	if st, _ := testenv.Control("exec", "--", "systemctl", "--user", "is-active", "ynhd"); strings.TrimSpace(st) == "active" {
 		t.Error("ynhd is running: the app should have come back without it")
