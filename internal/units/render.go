@@ -81,7 +81,7 @@ func render(a *decl.App, o Options) (*Unit, []byte, error) {
 	r.serviceSection()
 	r.installSection()
 	r.marker()
-	b, err := r.u.Bytes()
+	b, err := r.u.appendTo(nil, sealLen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rendering %q: %w", a.Name, err)
 	}
