@@ -49,8 +49,9 @@ type RunOptions struct {
 }
 
 // flagTable maps declaration keys to podman run flags, in the order they
-// appear on the command line. Each entry reads one part of the app.
-var flagTable = []func(a *decl.App, o RunOptions) []string{
+// appear on the command line. Each entry reads one part of the app and
+// appends its flags to args.
+var flagTable = []func(args []string, a *decl.App, o RunOptions) []string{
 	identityFlags,
 	processFlags,
 	envFlags,
@@ -70,12 +71,14 @@ var flagTable = []func(a *decl.App, o RunOptions) []string{
 // notifies systemd when it is up (conmon, or the container's own init in
 // systemd mode).
 func RunArgs(a *decl.App, o RunOptions) []string {
-	args := []string{
-		"--name=" + a.Name,
-		"--cidfile=" + o.CIDFile,
+	// One slice for them all: a typical app has a few dozen arguments.
+	args := make([]string, 0, 48+len(a.PodmanArgs)+len(a.Command))
+	args = append(args,
+		"--name="+a.Name,
+		"--cidfile="+o.CIDFile,
 		"--replace",
 		"--detach",
-	}
+	)
 	switch o.Cgroups {
 	case CgroupsDisabled:
 		args = append(args, "--cgroups=disabled")
@@ -88,7 +91,7 @@ func RunArgs(a *decl.App, o RunOptions) []string {
 		args = append(args, "--sdnotify=conmon")
 	}
 	for _, f := range flagTable {
-		args = append(args, f(a, o)...)
+		args = f(args, a, o)
 	}
 	args = append(args, a.PodmanArgs...)
 	args = append(args, a.ImageRef())
@@ -96,8 +99,7 @@ func RunArgs(a *decl.App, o RunOptions) []string {
 	return args
 }
 
-func identityFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func identityFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.Hostname != "" {
 		args = append(args, "--hostname="+a.Hostname)
 	}
@@ -120,8 +122,7 @@ func identityFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func processFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func processFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if len(a.Entrypoint) > 0 {
 		args = append(args, "--entrypoint="+jsonArray(a.Entrypoint))
 	}
@@ -131,8 +132,7 @@ func processFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func envFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func envFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, f := range a.EnvFiles {
 		args = append(args, "--env-file="+f)
 	}
@@ -142,8 +142,7 @@ func envFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func portFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func portFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, p := range a.Ports {
 		spec := strconv.Itoa(p.HostPort) + ":" + strconv.Itoa(p.ContainerPort)
 		if p.HostIP != "" {
@@ -161,8 +160,7 @@ func portFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func mountFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, v := range a.Volumes {
 		spec := "type=volume,source=" + v.Name + ",destination=" + v.Target
 		if v.ReadOnly {
@@ -194,8 +192,7 @@ func mountFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func networkFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func networkFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.Network != "" {
 		args = append(args, "--network="+a.Network)
 	}
@@ -205,8 +202,7 @@ func networkFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func securityFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func securityFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, c := range a.CapDrop {
 		n, _ := decl.NormalizeCap(c)
 		args = append(args, "--cap-drop="+n)
@@ -233,12 +229,12 @@ func securityFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func healthFlags(a *decl.App, _ RunOptions) []string {
+func healthFlags(args []string, a *decl.App, _ RunOptions) []string {
 	h := a.Health
 	if h == nil {
-		return nil
+		return args
 	}
-	args := []string{"--health-cmd=" + jsonArray(h.Cmd)}
+	args = append(args, "--health-cmd="+jsonArray(h.Cmd))
 	if h.Interval.Duration > 0 {
 		args = append(args, "--health-interval="+h.Interval.String())
 	}
@@ -257,12 +253,11 @@ func healthFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func resourceFlags(a *decl.App, o RunOptions) []string {
+func resourceFlags(args []string, a *decl.App, o RunOptions) []string {
 	if o.Cgroups == CgroupsDisabled || o.UnitLimits {
-		return nil // enforced by the unit (see units.Render)
+		return args // enforced by the unit (see units.Render)
 	}
 	r := a.Resources
-	var args []string
 	if r.Memory != "" {
 		args = append(args, "--memory="+strings.ToLower(r.Memory))
 	}
@@ -275,8 +270,7 @@ func resourceFlags(a *decl.App, o RunOptions) []string {
 	return args
 }
 
-func lifecycleFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func lifecycleFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.StopSignal != "" {
 		s, _ := decl.NormalizeSignal(a.StopSignal)
 		args = append(args, "--stop-signal="+s)
@@ -292,8 +286,8 @@ func lifecycleFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func labelFlags(a *decl.App, _ RunOptions) []string {
-	args := []string{"--label=" + LabelApp + "=" + a.Name}
+func labelFlags(args []string, a *decl.App, _ RunOptions) []string {
+	args = append(args, "--label="+LabelApp+"="+a.Name)
 	for _, k := range sortedKeys(a.Labels) {
 		args = append(args, "--label="+k+"="+a.Labels[k])
 	}

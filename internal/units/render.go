@@ -75,7 +75,7 @@ func render(a *decl.App, o Options) (*Unit, []byte, error) {
 	if o.Podman == "" {
 		o.Podman = DefaultPodman
 	}
-	r := &renderer{app: a, opts: o, u: &Unit{}}
+	r := &renderer{app: a, opts: o, u: &Unit{Sections: make([]*Section, 0, 4)}}
 	r.header()
 	r.unitSection()
 	r.serviceSection()
@@ -115,6 +115,7 @@ func (r *renderer) header() {
 
 func (r *renderer) unitSection() {
 	a, s := r.app, r.u.Section("Unit")
+	s.Options = make([]Option, 0, 8+len(a.Requires)+len(a.RequiresHealthy)+len(a.Wants)+len(a.After))
 	desc := strings.TrimSpace(a.Description)
 	if desc == "" {
 		desc = "ynhd app " + a.Name
@@ -132,7 +133,10 @@ func (r *renderer) unitSection() {
 	} else {
 		s.Raw("RequiresMountsFor", "%t/containers")
 	}
-	for _, d := range append(append([]string(nil), a.Requires...), a.RequiresHealthy...) {
+	for _, d := range a.Requires {
+		s.Raw("Requires", d+".service")
+	}
+	for _, d := range a.RequiresHealthy {
 		s.Raw("Requires", d+".service")
 	}
 	for _, d := range a.Wants {
@@ -148,6 +152,7 @@ func (r *renderer) stateDir() string { return "ynhd/" + r.app.Name }
 
 func (r *renderer) serviceSection() {
 	a, s := r.app, r.u.Section("Service")
+	s.Options = make([]Option, 0, 32)
 	s.Raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
 	static := false
 	if r.opts.Mode == System {
@@ -175,7 +180,7 @@ func (r *renderer) serviceSection() {
 	s.Raw("TimeoutStopSec", strconv.Itoa(stop+stopSlack))
 
 	cid := r.runtimeDir() + "/%N.cid"
-	pod := func(args ...string) []Word { return append([]Word{Lit(r.opts.Podman)}, r.globalArgs(args)...) }
+	cidFlag := Spec("--cidfile=" + cid)
 
 	// podman 4.3 leaves the cidfile behind when the container is removed
 	// from outside; a stale one makes the next run fail.
@@ -187,18 +192,18 @@ func (r *renderer) serviceSection() {
 	// find it.
 	for _, v := range a.Volumes {
 		if v.Driver != "" || len(v.Options) > 0 {
-			s.Exec("ExecStartPre", "-", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+			s.Exec("ExecStartPre", "-", r.podman(0, append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
 		}
 	}
 	if podman.NeedsNetwork(a) {
-		s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+		s.Exec("ExecStartPre", "-", r.podman(0, "network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
 	}
 	// Dependencies that must be healthy: the start fails (and is retried
 	// by Restart=) until their check passes. ynhd itself holds the start
 	// back until then, so this matters when the manager starts the apps
 	// without it.
 	for _, d := range a.RequiresHealthy {
-		s.Exec("ExecStartPre", "", pod("healthcheck", "run", d)...)
+		s.Exec("ExecStartPre", "", r.podman(0, "healthcheck", "run", d)...)
 	}
 
 	// A transient user's unit cgroup is not delegated: podman must not
@@ -215,17 +220,18 @@ func (r *renderer) serviceSection() {
 		}
 	}
 	run := podman.RunArgs(a, ro)
-	words := pod("run")
+	words := r.podman(len(run), "run")
 	for _, arg := range run {
 		if arg == "--cidfile=\x00CID\x00" {
-			words = append(words, Spec("--cidfile="+cid))
+			words = append(words, cidFlag)
 			continue
 		}
 		words = append(words, Lit(arg))
 	}
 	s.Exec("ExecStart", "", words...)
-	s.Exec("ExecStop", "", append(pod("stop", "--ignore", "--time="+strconv.Itoa(stop)), Spec("--cidfile="+cid))...)
-	s.Exec("ExecStopPost", "-", append(pod("rm", "--force", "--ignore", "--time="+strconv.Itoa(stop)), Spec("--cidfile="+cid))...)
+	stopTime := "--time=" + strconv.Itoa(stop)
+	s.Exec("ExecStop", "", append(r.podman(1, "stop", "--ignore", stopTime), cidFlag)...)
+	s.Exec("ExecStopPost", "-", append(r.podman(1, "rm", "--force", "--ignore", stopTime), cidFlag)...)
 	s.Exec("ExecStopPost", "-", Lit("rm"), Lit("-f"), Spec(cid))
 }
 
@@ -238,15 +244,20 @@ func (r *renderer) runtimeDir() string {
 	return "%t"
 }
 
-// globalArgs prefixes podman's global options in system mode: without a
-// login session there is no D-Bus for the systemd cgroup manager or the
-// journald event logger.
-func (r *renderer) globalArgs(args []string) []Word {
-	var ws []Word
+// podman returns a podman command line: the binary, its global options
+// and args, with room for extra more words. In system mode the global
+// options are set: without a login session there is no D-Bus for the
+// systemd cgroup manager or the journald event logger.
+func (r *renderer) podman(extra int, args ...string) []Word {
+	ws := make([]Word, 0, 3+len(args)+extra)
+	ws = append(ws, Lit(r.opts.Podman))
 	if r.opts.Mode == System {
-		ws = append(ws, Lits("--cgroup-manager=cgroupfs", "--events-backend=file")...)
+		ws = append(ws, Lit("--cgroup-manager=cgroupfs"), Lit("--events-backend=file"))
 	}
-	return append(ws, Lits(args...)...)
+	for _, a := range args {
+		ws = append(ws, Lit(a))
+	}
+	return ws
 }
 
 // systemUser makes the service run as the app's system user, a dynamic
