@@ -85,9 +85,10 @@ type validator struct {
 	ds  Diagnostics
 }
 
+// report adds a diagnostic about key, whose position is looked up only
+// when it is needed (see Diagnostic).
 func (v *validator) report(sev Severity, key, format string, args ...any) {
-	p := v.pos.lookup(key)
-	v.ds = append(v.ds, Diagnostic{File: v.app.File, Line: p.Line, Col: p.Col, Key: key,
+	v.ds = append(v.ds, Diagnostic{File: v.app.File, Key: key, at: v.pos,
 		Severity: sev, Message: fmt.Sprintf(format, args...)})
 }
 
