@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"path"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,21 +22,6 @@ type Host struct {
 	// rootless podman as a dynamic or static system user.
 	System bool
 }
-
-var (
-	appNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	volumeNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
-	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	labelKeyRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
-	sysctlKeyRE  = regexp.MustCompile(`^[a-z0-9_][a-z0-9_./-]*$`)
-	optKeyRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	idRE         = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]*$`)
-	hostLabelRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	idMapRE      = regexp.MustCompile(`^\d+:\d+:\d+$`)
-	ulimitValRE  = regexp.MustCompile(`^(-1|\d+)(:(-1|\d+))?$`)
-	memoryRE     = regexp.MustCompile(`^(\d+)([bkmg]?)$`)
-	signalNumRE  = regexp.MustCompile(`^SIGRTM(IN|AX)([+-]\d+)?$`)
-)
 
 // reservedNames cannot be app names: their units would shadow units that
 // ynhd or the session itself depends on.
@@ -118,9 +102,9 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.health()
 	v.resources()
 	v.systemUser(host)
-	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
+	v.kv("env", a.Env, isEnvKey, "must start with a letter or _ and contain only letters, digits and _")
 	v.secrets()
-	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
+	v.kv("labels", a.Labels, isLabelKey, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {
 		if strings.HasPrefix(k, reservedLabelPrefix) {
 			v.errf("labels."+k, "labels starting with %q are set by ynhd; choose another name", reservedLabelPrefix)
@@ -250,7 +234,7 @@ func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
 func (v *validator) name() {
 	n := v.app.Name
 	switch {
-	case !appNameRE.MatchString(n):
+	case !isAppName(n):
 		v.errf("", "app name %q (the file name without .toml) is invalid: use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit; rename the file", n)
 	case reservedNames[n] || strings.HasPrefix(n, "systemd-") || strings.HasPrefix(n, "podman-"):
 		v.errf("", "app name %q is reserved (its unit would shadow a unit of the session); rename the file", n)
@@ -356,18 +340,18 @@ func (v *validator) mounts() {
 	}
 	for i, m := range a.Volumes {
 		key := fmt.Sprintf("volumes[%d]", i)
-		if !volumeNameRE.MatchString(m.Name) {
+		if !isVolumeName(m.Name) {
 			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
 		}
 		target(key+".target", m.Target)
 		if strings.ContainsAny(m.Target, ":,") {
 			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
 		}
-		if m.Driver != "" && !optKeyRE.MatchString(m.Driver) {
+		if m.Driver != "" && !isOptKey(m.Driver) {
 			v.errf(key+".driver", "driver name %q is invalid", m.Driver)
 		}
 		for k := range m.Options {
-			if !optKeyRE.MatchString(k) {
+			if !isOptKey(k) {
 				v.errf(key+".options."+k, "driver option name %q is invalid", k)
 			}
 		}
@@ -403,10 +387,10 @@ func (v *validator) mounts() {
 
 func (v *validator) identity() {
 	a := v.app
-	if a.User != "" && !idRE.MatchString(a.User) {
+	if a.User != "" && !isID(a.User) {
 		v.errf("user", "%q is not a user name or id; write the group in `group`", a.User)
 	}
-	if a.Group != "" && !idRE.MatchString(a.Group) {
+	if a.Group != "" && !isID(a.Group) {
 		v.errf("group", "%q is not a group name or id", a.Group)
 	}
 	if a.Group != "" && a.User == "" {
@@ -424,7 +408,7 @@ func (v *validator) identity() {
 	}
 	for name, maps := range map[string][]string{"uid_map": a.UIDMap, "gid_map": a.GIDMap} {
 		for i, m := range maps {
-			if !idMapRE.MatchString(m) {
+			if !isIDMap(m) {
 				v.errf(fmt.Sprintf("%s[%d]", name, i), "%q is not container_id:host_id:size (e.g. \"0:1:65536\")", m)
 			}
 		}
@@ -441,12 +425,12 @@ func (v *validator) identity() {
 			v.errf(fmt.Sprintf("devices[%d]", i), "%q is not a device: use /dev/NAME, /dev/HOST:/dev/CONTAINER or /dev/HOST:/dev/CONTAINER:rwm", d)
 		}
 	}
-	v.kv("sysctls", a.Sysctls, sysctlKeyRE, "is not a sysctl name such as net.ipv4.ip_forward")
+	v.kv("sysctls", a.Sysctls, isSysctlKey, "is not a sysctl name such as net.ipv4.ip_forward")
 	for k, val := range a.Ulimits {
 		key := "ulimits." + k
 		if !ulimitNames[k] {
 			v.errf(key, "unknown ulimit %q: use one of %s", k, keys(ulimitNames))
-		} else if !ulimitValRE.MatchString(val) {
+		} else if !isUlimitValue(val) {
 			v.errf(key, "%q is not a limit: use \"N\" or \"SOFT:HARD\" (-1 for unlimited)", val)
 		}
 	}
@@ -459,7 +443,7 @@ func (v *validator) network() {
 	case hasOpts && !podmanNetworks[mode]:
 		v.errf("network", "only slirp4netns and pasta take options after ':'")
 	case builtinNets[mode]:
-	case !volumeNameRE.MatchString(a.Network):
+	case !isVolumeName(a.Network):
 		v.errf("network", "network name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", a.Network)
 	}
 	if a.Hostname != "" {
@@ -467,7 +451,7 @@ func (v *validator) network() {
 			v.errf("hostname", "longer than 253 characters")
 		}
 		for _, l := range strings.Split(a.Hostname, ".") {
-			if !hostLabelRE.MatchString(l) {
+			if !isHostLabel(l) {
 				v.errf("hostname", "%q is not a valid host name: dot-separated labels of letters, digits and '-'", a.Hostname)
 				break
 			}
@@ -503,7 +487,7 @@ func (v *validator) lifecycle() {
 		for i, d := range deps {
 			if d == a.Name {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "an app cannot depend on itself")
-			} else if !appNameRE.MatchString(d) {
+			} else if !isAppName(d) {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "%q is not an app name", d)
 			}
 		}
@@ -548,9 +532,9 @@ func (v *validator) resources() {
 	}
 }
 
-func (v *validator) kv(field string, m map[string]string, re *regexp.Regexp, rule string) {
+func (v *validator) kv(field string, m map[string]string, valid func(string) bool, rule string) {
 	for k := range m {
-		if !re.MatchString(k) {
+		if !valid(k) {
 			v.errf(field+"."+k, "name %q %s", k, rule)
 		}
 	}
@@ -558,15 +542,23 @@ func (v *validator) kv(field string, m map[string]string, re *regexp.Regexp, rul
 
 // MemoryBytes parses Memory ("512m", "2g", "1048576") into bytes.
 func (r Resources) MemoryBytes() (int64, error) {
-	m := memoryRE.FindStringSubmatch(strings.ToLower(r.Memory))
-	if m == nil {
+	number, unit, ok := splitMemory(strings.ToLower(r.Memory))
+	if !ok {
 		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", r.Memory)
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
+	n, err := strconv.ParseInt(number, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is too large", r.Memory)
 	}
-	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30}[m[2]]
+	var shift uint
+	switch unit {
+	case "k":
+		shift = 10
+	case "m":
+		shift = 20
+	case "g":
+		shift = 30
+	}
 	if n > (1<<62)>>shift {
 		return 0, fmt.Errorf("%q is too large", r.Memory)
 	}
@@ -586,7 +578,7 @@ func NormalizeSignal(s string) (string, error) {
 	if !strings.HasPrefix(u, "SIG") {
 		u = "SIG" + u
 	}
-	if signalNames[u] || signalNumRE.MatchString(u) {
+	if signalNames[u] || isRealtimeSignal(u) {
 		return u, nil
 	}
 	return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)
