@@ -121,7 +121,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 func (v *validator) strings() {
 	// A fast look first: most declarations have no problem, and walking
 	// them with key paths costs an allocation per string.
-	if total, suspect := scanStrings(reflect.ValueOf(v.app).Elem()); !suspect && total <= MaxValuesTotal {
+	if total, suspect := scanStrings(v.app); !suspect && total <= MaxValuesTotal {
 		if n := len(v.app.Description); n > MaxDescriptionLen {
 			v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
 		}
@@ -158,50 +158,109 @@ func controlChar(s string) (rune, bool) {
 	return 0, false
 }
 
-// scanStrings adds up the lengths of every string in rv (map keys too) and
-// reports whether any is too long or has a character walkStrings would
-// report.
-func scanStrings(rv reflect.Value) (total int, suspect bool) {
-	check := func(s string) {
-		total += len(s)
-		if len(s) > MaxValueLen {
-			suspect = true
+// stringScan adds up the lengths of strings and notes whether any is too
+// long or has a character walkStrings would report.
+type stringScan struct {
+	total   int
+	suspect bool
+}
+
+func (c *stringScan) str(s string) {
+	c.total += len(s)
+	if len(s) > MaxValueLen {
+		c.suspect = true
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f || b == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
+			c.suspect = true
 			return
 		}
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f || c == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
-				suspect = true
-				return
-			}
-		}
 	}
-	var walk func(rv reflect.Value)
-	walk = func(rv reflect.Value) {
-		switch rv.Kind() {
-		case reflect.String:
-			check(rv.String())
-		case reflect.Pointer:
-			if !rv.IsNil() {
-				walk(rv.Elem())
-			}
-		case reflect.Slice:
-			for i := 0; i < rv.Len(); i++ {
-				walk(rv.Index(i))
-			}
-		case reflect.Map:
-			it := rv.MapRange()
-			for it.Next() {
-				check(it.Key().String())
-				walk(it.Value())
-			}
-		case reflect.Struct:
-			for i := 0; i < rv.NumField(); i++ {
-				walk(rv.Field(i))
-			}
-		}
+}
+
+func (c *stringScan) strs(ss []string) {
+	for _, s := range ss {
+		c.str(s)
 	}
-	walk(rv)
-	return total, suspect
+}
+
+func (c *stringScan) dict(m map[string]string) {
+	for k, s := range m {
+		c.str(k)
+		c.str(s)
+	}
+}
+
+// scanStrings looks at every string of a (map keys too, and Name and
+// File), field by field; the tests check that it misses none.
+func scanStrings(a *App) (total int, suspect bool) {
+	var c stringScan
+	c.str(a.Name)
+	c.str(a.File)
+	c.str(a.Description)
+	c.str(a.Image)
+	c.str(a.Pull)
+	if b := a.Build; b != nil {
+		c.str(b.Context)
+		c.str(b.File)
+		c.dict(b.Args)
+		c.str(b.Target)
+		c.str(b.Tag)
+	}
+	c.strs(a.Command)
+	c.strs(a.Entrypoint)
+	c.str(a.Workdir)
+	c.dict(a.Env)
+	c.strs(a.EnvFiles)
+	for _, p := range a.Ports {
+		c.str(p.HostIP)
+		c.str(p.Protocol)
+	}
+	for _, m := range a.Volumes {
+		c.str(m.Name)
+		c.str(m.Target)
+		c.str(m.Driver)
+		c.dict(m.Options)
+	}
+	for _, b := range a.Binds {
+		c.str(b.Source)
+		c.str(b.Target)
+		c.str(b.SELinux)
+	}
+	for _, t := range a.Tmpfs {
+		c.str(t.Target)
+		c.strs(t.Options)
+	}
+	c.str(a.Hostname)
+	c.str(a.Network)
+	c.strs(a.DNS)
+	c.str(a.User)
+	c.str(a.Group)
+	c.str(a.UserNS)
+	c.strs(a.UIDMap)
+	c.strs(a.GIDMap)
+	c.strs(a.CapAdd)
+	c.strs(a.CapDrop)
+	c.strs(a.Devices)
+	c.dict(a.Sysctls)
+	c.dict(a.Ulimits)
+	if h := a.Health; h != nil {
+		c.strs(h.Cmd)
+		c.str(h.OnFailure)
+	}
+	c.str(a.Resources.Memory)
+	c.str(a.Restart)
+	c.str(a.StopSignal)
+	c.dict(a.Labels)
+	c.str(a.LogDriver)
+	c.strs(a.After)
+	c.strs(a.Requires)
+	c.strs(a.Wants)
+	c.strs(a.RequiresHealthy)
+	c.str(a.SystemUser)
+	c.strs(a.PodmanArgs)
+	return c.total, c.suspect
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
@@ -290,9 +349,17 @@ func (v *validator) ports(host Host) {
 	if len(a.Ports) > 0 && (a.Network == "none" || a.Network == "host") {
 		v.errf("ports", "ports cannot be published with network = %q; remove them or change the network", a.Network)
 	}
-	seen := map[string]int{}
+	type portID struct {
+		ip    string
+		port  int
+		proto string
+	}
+	var seen map[portID]int // made when there are two ports to compare
+	if len(a.Ports) > 1 {
+		seen = make(map[portID]int, len(a.Ports))
+	}
 	for i, p := range a.Ports {
-		key := fmt.Sprintf("ports[%d]", i)
+		key := indexed("ports", i)
 		if p.HostPort == 0 {
 			v.errf(key, "host_port is required: the port on the host, e.g. host_port = 8080")
 			continue
@@ -314,11 +381,13 @@ func (v *validator) ports(host Host) {
 				v.errf(key+".host_ip", "%q is not an IP address", p.HostIP)
 			}
 		}
-		id := fmt.Sprintf("%s/%d/%s", p.HostIP, p.HostPort, p.Protocol)
+		id := portID{p.HostIP, p.HostPort, p.Protocol}
 		if j, dup := seen[id]; dup {
 			v.errf(key+".host_port", "host port %d/%s is already published by ports[%d]", p.HostPort, p.Protocol, j)
 		}
-		seen[id] = i
+		if seen != nil {
+			seen[id] = i
+		}
 	}
 }
 
@@ -339,7 +408,7 @@ func (v *validator) mounts() {
 		}
 	}
 	for i, m := range a.Volumes {
-		key := fmt.Sprintf("volumes[%d]", i)
+		key := indexed("volumes", i)
 		if !isVolumeName(m.Name) {
 			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
 		}
@@ -357,7 +426,7 @@ func (v *validator) mounts() {
 		}
 	}
 	for i, b := range a.Binds {
-		key := fmt.Sprintf("binds[%d]", i)
+		key := indexed("binds", i)
 		if b.Source == "" {
 			v.errf(key+".source", "source is required: a host path, absolute, relative to this file or starting with ~/")
 		} else if strings.ContainsAny(b.Source, ":,") {
@@ -372,7 +441,7 @@ func (v *validator) mounts() {
 		}
 	}
 	for i, t := range a.Tmpfs {
-		key := fmt.Sprintf("tmpfs[%d]", i)
+		key := indexed("tmpfs", i)
 		target(key+".target", t.Target)
 		if strings.ContainsAny(t.Target, ":,") {
 			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
@@ -406,14 +475,16 @@ func (v *validator) identity() {
 	if len(a.UIDMap) > 0 != (len(a.GIDMap) > 0) {
 		v.errf("uid_map", "uid_map and gid_map must be given together")
 	}
-	for name, maps := range map[string][]string{"uid_map": a.UIDMap, "gid_map": a.GIDMap} {
+	for _, f := range [...]listField{{"uid_map", a.UIDMap}, {"gid_map", a.GIDMap}} {
+		name, maps := f.name, f.items
 		for i, m := range maps {
 			if !isIDMap(m) {
 				v.errf(fmt.Sprintf("%s[%d]", name, i), "%q is not container_id:host_id:size (e.g. \"0:1:65536\")", m)
 			}
 		}
 	}
-	for name, caps := range map[string][]string{"cap_add": a.CapAdd, "cap_drop": a.CapDrop} {
+	for _, f := range [...]listField{{"cap_add", a.CapAdd}, {"cap_drop", a.CapDrop}} {
+		name, caps := f.name, f.items
 		for i, c := range caps {
 			if _, err := NormalizeCap(c); err != nil {
 				v.errf(fmt.Sprintf("%s[%d]", name, i), "%v", err)
@@ -483,7 +554,8 @@ func (v *validator) lifecycle() {
 	if !logDrivers[a.LogDriver] {
 		v.errf("log_driver", "unknown log driver %q: use one of %s", a.LogDriver, keys(logDrivers))
 	}
-	for field, deps := range map[string][]string{"after": a.After, "requires": a.Requires, "wants": a.Wants, "requires_healthy": a.RequiresHealthy} {
+	for _, f := range [...]listField{{"after", a.After}, {"requires", a.Requires}, {"wants", a.Wants}, {"requires_healthy", a.RequiresHealthy}} {
+		field, deps := f.name, f.items
 		for i, d := range deps {
 			if d == a.Name {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "an app cannot depend on itself")
@@ -508,8 +580,11 @@ func (v *validator) health() {
 	if h.Retries < 0 {
 		v.errf("health.retries", "must not be negative")
 	}
-	for k, d := range map[string]Duration{"interval": h.Interval, "timeout": h.Timeout, "start_period": h.StartPeriod} {
-		if d.Duration < 0 {
+	for _, f := range [...]struct {
+		k string
+		d Duration
+	}{{"interval", h.Interval}, {"timeout", h.Timeout}, {"start_period", h.StartPeriod}} {
+		if k, d := f.k, f.d; d.Duration < 0 {
 			v.errf("health."+k, "must not be negative")
 		}
 	}
@@ -531,6 +606,15 @@ func (v *validator) resources() {
 		v.errf("resources.pids", "must not be negative")
 	}
 }
+
+// listField is a list-valued key of a declaration and its items.
+type listField struct {
+	name  string
+	items []string
+}
+
+// indexed is the key of item i of the list name: name[i].
+func indexed(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
 
 func (v *validator) kv(field string, m map[string]string, valid func(string) bool, rule string) {
 	for k := range m {
