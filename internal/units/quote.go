@@ -73,9 +73,14 @@ var safeBytes = func() (t [256]bool) {
 // whether the word is quoted.
 func appendWord(b []byte, w Word) []byte {
 	s := w.S
-	safe := s != ""
+	safe, plain := s != "", true // plain: nothing to double
 	for i := 0; i < len(s) && safe; i++ {
-		safe = safeBytes[s[i]]
+		c := s[i]
+		safe = safeBytes[c]
+		plain = plain && c != '$' && (c != '%' || w.Specifier)
+	}
+	if safe && plain {
+		return append(b, s...)
 	}
 	if !safe {
 		b = append(b, '"')
