@@ -5,11 +5,10 @@
 package podman
 
 import (
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ynhd/ynhd/internal/decl"
 )
@@ -327,12 +326,75 @@ func NeedsNetwork(a *decl.App) bool {
 	return true
 }
 
+// jsonArray writes argv as a JSON array of strings, exactly as
+// encoding/json marshals a []string (HTML-safe escapes included), without
+// its reflection.
 func jsonArray(argv []string) string {
-	b, err := json.Marshal(argv)
-	if err != nil {
-		panic(fmt.Sprintf("marshal argv: %v", err)) // []string always marshals
+	if argv == nil {
+		return "null"
 	}
-	return string(b)
+	n := 2
+	for _, s := range argv {
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range argv {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return string(append(b, ']'))
+}
+
+// appendJSONString appends s as a JSON string: quote and backslash
+// escaped, control characters, '<', '>' and '&' as \u00XX (or \b, \f,
+// \n, \r, \t), U+2028 and U+2029 as \u2028 and \u2029, and each byte of
+// invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				b = append(b, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			default:
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		i++
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '<', '>', '&':
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			if c < 0x20 {
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			} else {
+				b = append(b, c)
+			}
+		}
+	}
+	return append(b, '"')
 }
 
 func sortedKeys(m map[string]string) []string {
