@@ -71,9 +71,25 @@ func (s *shape) advance() {
 	s.i++
 }
 
+// inert are the bytes run has nothing to do for unless a key is being
+// read: all but the punctuation it follows and newlines.
+var inert = func() (t [256]bool) {
+	for i := range t {
+		t[i] = true
+	}
+	for _, c := range []byte("#\"'\n[]{},=.") {
+		t[c] = false
+	}
+	return t
+}()
+
 func (s *shape) run() string {
 	for s.i < len(s.data) {
 		c := s.data[s.i]
+		if inert[c] && !s.keyCtx {
+			s.advance()
+			continue
+		}
 		var msg string
 		switch {
 		case c == '#':
