@@ -67,20 +67,30 @@ var safeBytes = func() (t [256]bool) {
 	return t
 }()
 
+// plainBytes are the safe bytes that are written as they are: all but
+// % and $.
+var plainBytes = func() [256]bool {
+	t := safeBytes
+	t['%'], t['$'] = false, false
+	return t
+}()
+
 // appendWord appends one word: % (unless the word is a Specifier one) and
 // $ doubled, then quoted if it is empty or holds a character outside
 // safeBytes. Doubling adds only safe characters, so it does not change
 // whether the word is quoted.
 func appendWord(b []byte, w Word) []byte {
 	s := w.S
-	safe, plain := s != "", true // plain: nothing to double
-	for i := 0; i < len(s) && safe; i++ {
-		c := s[i]
-		safe = safeBytes[c]
-		plain = plain && c != '$' && (c != '%' || w.Specifier)
+	i := 0
+	for i < len(s) && plainBytes[s[i]] {
+		i++
 	}
-	if safe && plain {
-		return append(b, s...)
+	if i == len(s) && s != "" {
+		return append(b, s...) // nothing to double or quote
+	}
+	safe := s != ""
+	for ; i < len(s) && safe; i++ {
+		safe = safeBytes[s[i]]
 	}
 	if !safe {
 		b = append(b, '"')
