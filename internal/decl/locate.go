@@ -129,7 +129,7 @@ func scanPositions(data []byte) *positions {
 	if data == nil {
 		data = []byte{}
 	}
-	return &positions{data: data, at: map[string]Pos{}}
+	return &positions{data: data} // its map comes with the scan
 }
 
 // scan records the positions of data's keys now.
