@@ -123,7 +123,7 @@ func unitSizeHint(a *decl.App) int {
 			n += len(k) + len(v) + 16
 		}
 	}
-	return n + 160*(len(a.Ports)+len(a.Volumes)+len(a.Binds)+len(a.Tmpfs)) + 64*len(a.Deps())
+	return n + 160*(len(a.Ports)+len(a.Volumes)+len(a.Binds)+len(a.Tmpfs)) + 64*(len(a.After)+len(a.Requires)+len(a.Wants)+len(a.RequiresHealthy))
 }
 
 // renderer writes a unit's options in order, either into the Unit model
