@@ -1,6 +1,7 @@
 package decl
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -34,7 +35,7 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	// The document is parsed once, into the decoder's untyped form; the
 	// App is filled from that.
 	var doc toml.Primitive
-	md, err := toml.Decode(string(data), &doc)
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc) // reads data without a copy of ours
 	if err != nil {
 		return nil, Diagnostics{decodeError(file, data, err)}
 	}
