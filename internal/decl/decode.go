@@ -1,6 +1,7 @@
 package decl
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -31,36 +32,31 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	if d := checkShape(file, data); d != nil {
 		return nil, Diagnostics{*d}
 	}
-	var app App
-	md, err := toml.Decode(string(data), &app)
+	// The document is parsed once, into the decoder's untyped form; the
+	// App is filled from that.
+	var doc toml.Primitive
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc) // reads data without a copy of ours
 	if err != nil {
 		return nil, Diagnostics{decodeError(file, data, err)}
 	}
+	var raw any
+	if err := md.PrimitiveDecode(doc, &raw); err != nil {
+		return nil, Diagnostics{decodeError(file, data, err)}
+	}
+	top, _ := raw.(map[string]any)
 	pos := scanPositions(data) // scanned only if a diagnostic needs a position
+	var app App
 	var ds Diagnostics
-	// The decoder lets a non-table value for a map field pass silently.
-	// The decoder's metadata tells whether any did; only then is the
-	// document decoded again, raw, to say exactly where.
-	if nonTableMaps(md) {
-		var raw map[string]any
-		if _, err := toml.Decode(string(data), &raw); err == nil {
-			ds = append(ds, mapTypeErrors(file, pos, raw, reflect.TypeOf(App{}), "")...)
+	if !appFromTOML(top, &app) {
+		// Something to report: the decoder fills the App by reflection
+		// and says what is wrong.
+		app = App{}
+		var usable bool
+		if ds, usable = decodeStrict(file, data, pos, md, doc, top, &app); !usable {
+			return nil, ds
 		}
 	}
-	if ds.HasErrors() {
-		return nil, ds
-	}
-	undecoded := md.Undecoded()
-	unknown := make(map[string]bool, len(undecoded))
-	for _, k := range undecoded {
-		unknown[strings.Join(k, "\x00")] = true
-	}
-	for _, k := range undecoded {
-		if !underUnknown(k, unknown) {
-			ds = append(ds, unknownKey(file, pos, k)...)
-		}
-	}
-	if !md.IsDefined("version") {
+	if _, ok := top["version"]; !ok {
 		ds = append(ds, Diagnostic{File: file, Line: 1, Col: 1, Key: "version", Severity: Error,
 			Message: fmt.Sprintf("version is required: add `version = %d` at the top of the file", SchemaVersion)})
 	} else if app.Version != SchemaVersion {
@@ -73,6 +69,36 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	applyDefaults(&app, filepath.Dir(file), home)
 	ds.Sort()
 	return &Parsed{App: &app, pos: pos}, ds
+}
+
+// decodeStrict fills app by the decoder's reflection and reports type
+// errors, values that should be tables and unknown keys. usable is false
+// when app cannot be used at all (a type error); unknown keys leave it
+// usable.
+func decodeStrict(file string, data []byte, pos *positions, md toml.MetaData, doc toml.Primitive, top map[string]any, app *App) (ds Diagnostics, usable bool) {
+	if err := md.PrimitiveDecode(doc, app); err != nil {
+		return Diagnostics{decodeError(file, data, err)}, false
+	}
+	// The decoder lets a non-table value for a map field pass silently.
+	// The decoder's metadata tells whether any did; only then is the
+	// document walked to say exactly where.
+	if nonTableMaps(md) {
+		ds = append(ds, mapTypeErrors(file, pos, top, reflect.TypeOf(App{}), "")...)
+	}
+	if ds.HasErrors() {
+		return ds, false
+	}
+	undecoded := md.Undecoded()
+	unknown := make(map[string]bool, len(undecoded))
+	for _, k := range undecoded {
+		unknown[strings.Join(k, "\x00")] = true
+	}
+	for _, k := range undecoded {
+		if !underUnknown(k, unknown) {
+			ds = append(ds, unknownKey(file, pos, k)...)
+		}
+	}
+	return ds, true
 }
 
 // AppName is the app name a declaration file gives: its base name without

@@ -27,6 +27,11 @@ func (s Severity) String() string {
 // Diagnostic is one problem found in a declaration. Line and Col are 1-based
 // and zero when unknown; Key is the TOML key path (ports[0].host_port) when
 // the problem belongs to one key.
+//
+// Validation does not look up where a key is written until the position
+// is needed, which for most declarations is never: its diagnostics carry
+// the key and leave Line and Col zero. Position, String and Sort look the
+// position up.
 type Diagnostic struct {
 	File     string
 	Line     int
@@ -34,6 +39,27 @@ type Diagnostic struct {
 	Key      string
 	Severity Severity
 	Message  string
+	// at, when set, holds where Key is written, to be looked up on
+	// first use.
+	at *positions
+}
+
+// Position returns the diagnostic's line and column, looking them up if
+// they have not been yet; zero when unknown.
+func (d Diagnostic) Position() (line, col int) {
+	if d.at != nil && d.Line == 0 {
+		p := d.at.lookup(d.Key)
+		return p.Line, p.Col
+	}
+	return d.Line, d.Col
+}
+
+// resolve looks up the position, once, into Line and Col.
+func (d *Diagnostic) resolve() {
+	if d.at != nil {
+		d.Line, d.Col = d.Position()
+		d.at = nil
+	}
 }
 
 // String formats the diagnostic as file:line:col: [warning: ]key: message,
@@ -43,10 +69,10 @@ type Diagnostic struct {
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(EscapeText(d.File))
-	if d.Line > 0 {
-		fmt.Fprintf(&b, ":%d", d.Line)
-		if d.Col > 0 {
-			fmt.Fprintf(&b, ":%d", d.Col)
+	if line, col := d.Position(); line > 0 {
+		fmt.Fprintf(&b, ":%d", line)
+		if col > 0 {
+			fmt.Fprintf(&b, ":%d", col)
 		}
 	}
 	b.WriteString(": ")
@@ -100,7 +126,15 @@ func (ds Diagnostics) Err() error {
 }
 
 // Sort orders diagnostics by file, line, column and message.
+// The positions of diagnostics are looked up first, when there are at
+// least two to order.
 func (ds Diagnostics) Sort() {
+	if len(ds) < 2 {
+		return
+	}
+	for i := range ds {
+		ds[i].resolve()
+	}
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
 		if a.File != b.File {

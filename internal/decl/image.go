@@ -3,21 +3,17 @@ package decl
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
 // The grammar of image references (registry/path:tag@digest), as podman and
-// the distribution spec read them.
+// the distribution spec read them: isRefComponent, isRefDomain, isTag and
+// isDigest check each part.
 var (
 	refComponent = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
 	refDomain    = `(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?`
 	refTag       = `[\w][\w.-]{0,127}`
 	refDigest    = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
-	componentRE  = regexp.MustCompile(`^` + refComponent + `$`)
-	domainRE     = regexp.MustCompile(`^` + refDomain + `$`)
-	tagRE        = regexp.MustCompile(`^` + refTag + `$`)
-	digestRE     = regexp.MustCompile(`^` + refDigest + `$`)
 )
 
 // CheckImageRef validates an image reference. short reports a name without
@@ -31,11 +27,11 @@ func CheckImageRef(ref string) (short bool, err error) {
 		return false, errors.New("image reference too long")
 	}
 	name, digest, hasDigest := strings.Cut(ref, "@")
-	if hasDigest && !digestRE.MatchString(digest) {
+	if hasDigest && !isDigest(digest) {
 		return false, fmt.Errorf("invalid digest %q in image reference: use ALGORITHM:HEX, e.g. sha256:<64 hex digits>", digest)
 	}
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		if tag := name[i+1:]; !tagRE.MatchString(tag) {
+		if tag := name[i+1:]; !isTag(tag) {
 			return false, fmt.Errorf("invalid tag %q in image reference %q: letters, digits, '_', '.', '-', at most 128", tag, ref)
 		}
 		name = name[:i]
@@ -44,13 +40,13 @@ func CheckImageRef(ref string) (short bool, err error) {
 	first := parts[0]
 	hasDomain := len(parts) > 1 && (strings.ContainsAny(first, ".:[") || first == "localhost")
 	if hasDomain {
-		if !domainRE.MatchString(first) {
+		if !isRefDomain(first) {
 			return false, fmt.Errorf("invalid registry %q in image reference %q", first, ref)
 		}
 		parts = parts[1:]
 	}
 	for _, p := range parts {
-		if !componentRE.MatchString(p) {
+		if !isRefComponent(p) {
 			if strings.ToLower(p) != p {
 				return false, fmt.Errorf("invalid image reference %q: repository names must be lowercase", ref)
 			}

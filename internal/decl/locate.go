@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Pos is a 1-based line and column in a declaration file.
@@ -22,6 +23,9 @@ type Pos struct{ Line, Col int }
 // a position, so it never pays for the scan.
 type positions struct {
 	// data is the document to scan on first use (nil: nothing to scan).
+	// Diagnostics may be read from more than one goroutine: once guards
+	// the scan.
+	once  sync.Once
 	data  []byte
 	at    map[string]Pos
 	order []string
@@ -38,13 +42,15 @@ const pathBudget = 4 << 20
 
 // ensure scans the document once, on first use.
 func (p *positions) ensure() {
-	if p.data == nil {
-		return
-	}
-	data := p.data
-	p.data = nil
-	s := scan(data)
-	p.at, p.order, p.bytes, p.byBare = s.at, s.order, s.bytes, nil
+	p.once.Do(func() {
+		if p.data == nil {
+			return
+		}
+		data := p.data
+		p.data = nil
+		s := scan(data)
+		p.at, p.order, p.bytes, p.byBare = s.at, s.order, s.bytes, nil
+	})
 }
 
 func (p *positions) record(path string, pos Pos) {
@@ -123,7 +129,7 @@ func scanPositions(data []byte) *positions {
 	if data == nil {
 		data = []byte{}
 	}
-	return &positions{data: data, at: map[string]Pos{}}
+	return &positions{data: data} // its map comes with the scan
 }
 
 // scan records the positions of data's keys now.

@@ -22,14 +22,18 @@ var urlPasswordRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:[^/@
 // secret: its name has a word such as PASSWORD, TOKEN, SECRET or KEY, or
 // its value is a URL with a password.
 func LooksSecret(name, value string) bool {
-	if urlPasswordRE.MatchString(value) {
+	// The pattern needs "://" and '@': most values have neither and skip
+	// the regular expression.
+	if strings.Contains(value, "://") && strings.IndexByte(value, '@') >= 0 && urlPasswordRE.MatchString(value) {
 		return true
 	}
 	u := strings.ToUpper(name)
 	if notSecret[u] {
 		return false
 	}
-	for _, w := range strings.Split(u, "_") {
+	for rest, more := u, true; more; {
+		var w string
+		w, rest, more = strings.Cut(rest, "_")
 		if secretWords[w] || strings.HasSuffix(w, "PASSWORD") || strings.HasSuffix(w, "TOKEN") || strings.HasSuffix(w, "SECRET") {
 			return true
 		}

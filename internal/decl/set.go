@@ -2,6 +2,7 @@ package decl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -84,18 +85,23 @@ func depFields(a *App) []depField {
 // Deps returns every app this one is ordered after (after, requires and
 // wants all imply ordering), sorted and deduplicated.
 func (a *App) Deps() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, f := range depFields(a) {
-		for _, d := range f.deps {
-			if !seen[d] && d != a.Name {
-				seen[d] = true
+	n := len(a.After) + len(a.Requires) + len(a.Wants) + len(a.RequiresHealthy)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for _, deps := range [...][]string{a.After, a.Requires, a.Wants, a.RequiresHealthy} {
+		for _, d := range deps {
+			if d != a.Name {
 				out = append(out, d)
 			}
 		}
 	}
+	if len(out) == 0 {
+		return nil
+	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // cycles reports each dependency cycle once, on the app whose name sorts

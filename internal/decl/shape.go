@@ -71,9 +71,37 @@ func (s *shape) advance() {
 	s.i++
 }
 
+// inert are the bytes run has nothing to do for unless a key is being
+// read: all but the punctuation it follows and newlines.
+var inert = func() (t [256]bool) {
+	for i := range t {
+		t[i] = true
+	}
+	for _, c := range []byte("#\"'\n[]{},=.") {
+		t[c] = false
+	}
+	return t
+}()
+
+// skip advances over the bytes for which plain holds, none of them a
+// newline.
+func (s *shape) skip(plain func(byte) bool) {
+	i, col := s.i, s.col
+	for ; i < len(s.data) && plain(s.data[i]); i++ {
+		if s.data[i]&0xC0 != 0x80 { // count runes, not bytes
+			col++
+		}
+	}
+	s.i, s.col = i, col
+}
+
 func (s *shape) run() string {
 	for s.i < len(s.data) {
 		c := s.data[s.i]
+		if inert[c] && !s.keyCtx {
+			s.skip(func(c byte) bool { return inert[c] })
+			continue
+		}
 		var msg string
 		switch {
 		case c == '#':
@@ -109,7 +137,23 @@ func (s *shape) run() string {
 				msg = s.grow(1)
 			}
 		case s.keyCtx && isBare(rune(c)):
-			msg = s.grow(1)
+			// A run of bare key characters grows the key at once, up to
+			// the byte that would make its path too long.
+			n := 1
+			for s.i+n < len(s.data) && isBare(rune(s.data[s.i+n])) {
+				n++
+			}
+			tooLong := false
+			if room := MaxKeyPath - s.path(); n > room {
+				n, tooLong = max(room, 0), true
+			}
+			s.key += n
+			s.i += n
+			s.col += n // ASCII: a column each
+			if !tooLong {
+				continue
+			}
+			msg = s.grow(1) // at the byte that makes the path too long
 		}
 		if msg != "" {
 			return msg
@@ -131,6 +175,14 @@ func (s *shape) startKey() {
 // table's name, the keys of the inline tables around it, and itself.
 func (s *shape) grow(n int) string {
 	s.key += n
+	if s.path() > MaxKeyPath {
+		return fmt.Sprintf("key path (table, inline tables and key) longer than %d characters: use shorter names", MaxKeyPath)
+	}
+	return ""
+}
+
+// path is the length of the whole path of the key being read.
+func (s *shape) path() int {
 	path := s.key
 	if !s.header {
 		path += s.prefix
@@ -138,10 +190,7 @@ func (s *shape) grow(n int) string {
 			path += max(k, 0)
 		}
 	}
-	if path > MaxKeyPath {
-		return fmt.Sprintf("key path (table, inline tables and key) longer than %d characters: use shorter names", MaxKeyPath)
-	}
-	return ""
+	return path
 }
 
 func (s *shape) item() string {
@@ -201,6 +250,12 @@ func (s *shape) str(q byte) string {
 	n := 0
 	for s.i < len(s.data) {
 		c := s.data[s.i]
+		if c != q && c != '\\' && c != '\n' {
+			start := s.i
+			s.skip(func(c byte) bool { return c != q && c != '\\' && c != '\n' })
+			n += s.i - start
+			continue
+		}
 		if c == '\\' && q == '"' && s.i+1 < len(s.data) {
 			s.advance()
 			n++

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"path"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,21 +22,6 @@ type Host struct {
 	// rootless podman as a dynamic or static system user.
 	System bool
 }
-
-var (
-	appNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	volumeNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
-	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	labelKeyRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
-	sysctlKeyRE  = regexp.MustCompile(`^[a-z0-9_][a-z0-9_./-]*$`)
-	optKeyRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	idRE         = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]*$`)
-	hostLabelRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	idMapRE      = regexp.MustCompile(`^\d+:\d+:\d+$`)
-	ulimitValRE  = regexp.MustCompile(`^(-1|\d+)(:(-1|\d+))?$`)
-	memoryRE     = regexp.MustCompile(`^(\d+)([bkmg]?)$`)
-	signalNumRE  = regexp.MustCompile(`^SIGRTM(IN|AX)([+-]\d+)?$`)
-)
 
 // reservedNames cannot be app names: their units would shadow units that
 // ynhd or the session itself depends on.
@@ -85,9 +69,10 @@ type validator struct {
 	ds  Diagnostics
 }
 
+// report adds a diagnostic about key, whose position is looked up only
+// when it is needed (see Diagnostic).
 func (v *validator) report(sev Severity, key, format string, args ...any) {
-	p := v.pos.lookup(key)
-	v.ds = append(v.ds, Diagnostic{File: v.app.File, Line: p.Line, Col: p.Col, Key: key,
+	v.ds = append(v.ds, Diagnostic{File: v.app.File, Key: key, at: v.pos,
 		Severity: sev, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -118,9 +103,9 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.resources()
 	v.systemUser(host)
 	v.persistent(host)
-	v.kv("env", a.Env, envKeyRE, "must start with a letter or _ and contain only letters, digits and _")
+	v.kv("env", a.Env, isEnvKey, "must start with a letter or _ and contain only letters, digits and _")
 	v.secrets()
-	v.kv("labels", a.Labels, labelKeyRE, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
+	v.kv("labels", a.Labels, isLabelKey, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {
 		if strings.HasPrefix(k, reservedLabelPrefix) {
 			v.errf("labels."+k, "labels starting with %q are set by ynhd; choose another name", reservedLabelPrefix)
@@ -137,7 +122,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 func (v *validator) strings() {
 	// A fast look first: most declarations have no problem, and walking
 	// them with key paths costs an allocation per string.
-	if total, suspect := scanStrings(reflect.ValueOf(v.app).Elem()); !suspect && total <= MaxValuesTotal {
+	if total, suspect := scanStrings(v.app); !suspect && total <= MaxValuesTotal {
 		if n := len(v.app.Description); n > MaxDescriptionLen {
 			v.errf("description", "%d bytes, more than the %d (1 KiB) a description may have: it is the unit's one-line Description=", n, MaxDescriptionLen)
 		}
@@ -174,50 +159,109 @@ func controlChar(s string) (rune, bool) {
 	return 0, false
 }
 
-// scanStrings adds up the lengths of every string in rv (map keys too) and
-// reports whether any is too long or has a character walkStrings would
-// report.
-func scanStrings(rv reflect.Value) (total int, suspect bool) {
-	check := func(s string) {
-		total += len(s)
-		if len(s) > MaxValueLen {
-			suspect = true
+// stringScan adds up the lengths of strings and notes whether any is too
+// long or has a character walkStrings would report.
+type stringScan struct {
+	total   int
+	suspect bool
+}
+
+func (c *stringScan) str(s string) {
+	c.total += len(s)
+	if len(s) > MaxValueLen {
+		c.suspect = true
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f || b == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
+			c.suspect = true
 			return
 		}
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f || c == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
-				suspect = true
-				return
-			}
-		}
 	}
-	var walk func(rv reflect.Value)
-	walk = func(rv reflect.Value) {
-		switch rv.Kind() {
-		case reflect.String:
-			check(rv.String())
-		case reflect.Pointer:
-			if !rv.IsNil() {
-				walk(rv.Elem())
-			}
-		case reflect.Slice:
-			for i := 0; i < rv.Len(); i++ {
-				walk(rv.Index(i))
-			}
-		case reflect.Map:
-			it := rv.MapRange()
-			for it.Next() {
-				check(it.Key().String())
-				walk(it.Value())
-			}
-		case reflect.Struct:
-			for i := 0; i < rv.NumField(); i++ {
-				walk(rv.Field(i))
-			}
-		}
+}
+
+func (c *stringScan) strs(ss []string) {
+	for _, s := range ss {
+		c.str(s)
 	}
-	walk(rv)
-	return total, suspect
+}
+
+func (c *stringScan) dict(m map[string]string) {
+	for k, s := range m {
+		c.str(k)
+		c.str(s)
+	}
+}
+
+// scanStrings looks at every string of a (map keys too, and Name and
+// File), field by field; the tests check that it misses none.
+func scanStrings(a *App) (total int, suspect bool) {
+	var c stringScan
+	c.str(a.Name)
+	c.str(a.File)
+	c.str(a.Description)
+	c.str(a.Image)
+	c.str(a.Pull)
+	if b := a.Build; b != nil {
+		c.str(b.Context)
+		c.str(b.File)
+		c.dict(b.Args)
+		c.str(b.Target)
+		c.str(b.Tag)
+	}
+	c.strs(a.Command)
+	c.strs(a.Entrypoint)
+	c.str(a.Workdir)
+	c.dict(a.Env)
+	c.strs(a.EnvFiles)
+	for _, p := range a.Ports {
+		c.str(p.HostIP)
+		c.str(p.Protocol)
+	}
+	for _, m := range a.Volumes {
+		c.str(m.Name)
+		c.str(m.Target)
+		c.str(m.Driver)
+		c.dict(m.Options)
+	}
+	for _, b := range a.Binds {
+		c.str(b.Source)
+		c.str(b.Target)
+		c.str(b.SELinux)
+	}
+	for _, t := range a.Tmpfs {
+		c.str(t.Target)
+		c.strs(t.Options)
+	}
+	c.str(a.Hostname)
+	c.str(a.Network)
+	c.strs(a.DNS)
+	c.str(a.User)
+	c.str(a.Group)
+	c.str(a.UserNS)
+	c.strs(a.UIDMap)
+	c.strs(a.GIDMap)
+	c.strs(a.CapAdd)
+	c.strs(a.CapDrop)
+	c.strs(a.Devices)
+	c.dict(a.Sysctls)
+	c.dict(a.Ulimits)
+	if h := a.Health; h != nil {
+		c.strs(h.Cmd)
+		c.str(h.OnFailure)
+	}
+	c.str(a.Resources.Memory)
+	c.str(a.Restart)
+	c.str(a.StopSignal)
+	c.dict(a.Labels)
+	c.str(a.LogDriver)
+	c.strs(a.After)
+	c.strs(a.Requires)
+	c.strs(a.Wants)
+	c.strs(a.RequiresHealthy)
+	c.str(a.SystemUser)
+	c.strs(a.PodmanArgs)
+	return c.total, c.suspect
 }
 
 func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
@@ -250,7 +294,7 @@ func walkStrings(rv reflect.Value, key string, fn func(key, s string)) {
 func (v *validator) name() {
 	n := v.app.Name
 	switch {
-	case !appNameRE.MatchString(n):
+	case !isAppName(n):
 		v.errf("", "app name %q (the file name without .toml) is invalid: use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit; rename the file", n)
 	case reservedNames[n] || strings.HasPrefix(n, "systemd-") || strings.HasPrefix(n, "podman-"):
 		v.errf("", "app name %q is reserved (its unit would shadow a unit of the session); rename the file", n)
@@ -306,9 +350,17 @@ func (v *validator) ports(host Host) {
 	if len(a.Ports) > 0 && (a.Network == "none" || a.Network == "host") {
 		v.errf("ports", "ports cannot be published with network = %q; remove them or change the network", a.Network)
 	}
-	seen := map[string]int{}
+	type portID struct {
+		ip    string
+		port  int
+		proto string
+	}
+	var seen map[portID]int // made when there are two ports to compare
+	if len(a.Ports) > 1 {
+		seen = make(map[portID]int, len(a.Ports))
+	}
 	for i, p := range a.Ports {
-		key := fmt.Sprintf("ports[%d]", i)
+		key := indexed("ports", i)
 		if p.HostPort == 0 {
 			v.errf(key, "host_port is required: the port on the host, e.g. host_port = 8080")
 			continue
@@ -330,11 +382,13 @@ func (v *validator) ports(host Host) {
 				v.errf(key+".host_ip", "%q is not an IP address", p.HostIP)
 			}
 		}
-		id := fmt.Sprintf("%s/%d/%s", p.HostIP, p.HostPort, p.Protocol)
+		id := portID{p.HostIP, p.HostPort, p.Protocol}
 		if j, dup := seen[id]; dup {
 			v.errf(key+".host_port", "host port %d/%s is already published by ports[%d]", p.HostPort, p.Protocol, j)
 		}
-		seen[id] = i
+		if seen != nil {
+			seen[id] = i
+		}
 	}
 }
 
@@ -355,25 +409,25 @@ func (v *validator) mounts() {
 		}
 	}
 	for i, m := range a.Volumes {
-		key := fmt.Sprintf("volumes[%d]", i)
-		if !volumeNameRE.MatchString(m.Name) {
+		key := indexed("volumes", i)
+		if !isVolumeName(m.Name) {
 			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
 		}
 		target(key+".target", m.Target)
 		if strings.ContainsAny(m.Target, ":,") {
 			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
 		}
-		if m.Driver != "" && !optKeyRE.MatchString(m.Driver) {
+		if m.Driver != "" && !isOptKey(m.Driver) {
 			v.errf(key+".driver", "driver name %q is invalid", m.Driver)
 		}
 		for k := range m.Options {
-			if !optKeyRE.MatchString(k) {
+			if !isOptKey(k) {
 				v.errf(key+".options."+k, "driver option name %q is invalid", k)
 			}
 		}
 	}
 	for i, b := range a.Binds {
-		key := fmt.Sprintf("binds[%d]", i)
+		key := indexed("binds", i)
 		if b.Source == "" {
 			v.errf(key+".source", "source is required: a host path, absolute, relative to this file or starting with ~/")
 		} else if strings.ContainsAny(b.Source, ":,") {
@@ -388,7 +442,7 @@ func (v *validator) mounts() {
 		}
 	}
 	for i, t := range a.Tmpfs {
-		key := fmt.Sprintf("tmpfs[%d]", i)
+		key := indexed("tmpfs", i)
 		target(key+".target", t.Target)
 		if strings.ContainsAny(t.Target, ":,") {
 			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
@@ -403,10 +457,10 @@ func (v *validator) mounts() {
 
 func (v *validator) identity() {
 	a := v.app
-	if a.User != "" && !idRE.MatchString(a.User) {
+	if a.User != "" && !isID(a.User) {
 		v.errf("user", "%q is not a user name or id; write the group in `group`", a.User)
 	}
-	if a.Group != "" && !idRE.MatchString(a.Group) {
+	if a.Group != "" && !isID(a.Group) {
 		v.errf("group", "%q is not a group name or id", a.Group)
 	}
 	if a.Group != "" && a.User == "" {
@@ -422,14 +476,16 @@ func (v *validator) identity() {
 	if len(a.UIDMap) > 0 != (len(a.GIDMap) > 0) {
 		v.errf("uid_map", "uid_map and gid_map must be given together")
 	}
-	for name, maps := range map[string][]string{"uid_map": a.UIDMap, "gid_map": a.GIDMap} {
+	for _, f := range [...]listField{{"uid_map", a.UIDMap}, {"gid_map", a.GIDMap}} {
+		name, maps := f.name, f.items
 		for i, m := range maps {
-			if !idMapRE.MatchString(m) {
+			if !isIDMap(m) {
 				v.errf(fmt.Sprintf("%s[%d]", name, i), "%q is not container_id:host_id:size (e.g. \"0:1:65536\")", m)
 			}
 		}
 	}
-	for name, caps := range map[string][]string{"cap_add": a.CapAdd, "cap_drop": a.CapDrop} {
+	for _, f := range [...]listField{{"cap_add", a.CapAdd}, {"cap_drop", a.CapDrop}} {
+		name, caps := f.name, f.items
 		for i, c := range caps {
 			if _, err := NormalizeCap(c); err != nil {
 				v.errf(fmt.Sprintf("%s[%d]", name, i), "%v", err)
@@ -441,12 +497,12 @@ func (v *validator) identity() {
 			v.errf(fmt.Sprintf("devices[%d]", i), "%q is not a device: use /dev/NAME, /dev/HOST:/dev/CONTAINER or /dev/HOST:/dev/CONTAINER:rwm", d)
 		}
 	}
-	v.kv("sysctls", a.Sysctls, sysctlKeyRE, "is not a sysctl name such as net.ipv4.ip_forward")
+	v.kv("sysctls", a.Sysctls, isSysctlKey, "is not a sysctl name such as net.ipv4.ip_forward")
 	for k, val := range a.Ulimits {
 		key := "ulimits." + k
 		if !ulimitNames[k] {
 			v.errf(key, "unknown ulimit %q: use one of %s", k, keys(ulimitNames))
-		} else if !ulimitValRE.MatchString(val) {
+		} else if !isUlimitValue(val) {
 			v.errf(key, "%q is not a limit: use \"N\" or \"SOFT:HARD\" (-1 for unlimited)", val)
 		}
 	}
@@ -459,7 +515,7 @@ func (v *validator) network() {
 	case hasOpts && !podmanNetworks[mode]:
 		v.errf("network", "only slirp4netns and pasta take options after ':'")
 	case builtinNets[mode]:
-	case !volumeNameRE.MatchString(a.Network):
+	case !isVolumeName(a.Network):
 		v.errf("network", "network name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", a.Network)
 	}
 	if a.Hostname != "" {
@@ -467,7 +523,7 @@ func (v *validator) network() {
 			v.errf("hostname", "longer than 253 characters")
 		}
 		for _, l := range strings.Split(a.Hostname, ".") {
-			if !hostLabelRE.MatchString(l) {
+			if !isHostLabel(l) {
 				v.errf("hostname", "%q is not a valid host name: dot-separated labels of letters, digits and '-'", a.Hostname)
 				break
 			}
@@ -499,11 +555,12 @@ func (v *validator) lifecycle() {
 	if !logDrivers[a.LogDriver] {
 		v.errf("log_driver", "unknown log driver %q: use one of %s", a.LogDriver, keys(logDrivers))
 	}
-	for field, deps := range map[string][]string{"after": a.After, "requires": a.Requires, "wants": a.Wants, "requires_healthy": a.RequiresHealthy} {
+	for _, f := range [...]listField{{"after", a.After}, {"requires", a.Requires}, {"wants", a.Wants}, {"requires_healthy", a.RequiresHealthy}} {
+		field, deps := f.name, f.items
 		for i, d := range deps {
 			if d == a.Name {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "an app cannot depend on itself")
-			} else if !appNameRE.MatchString(d) {
+			} else if !isAppName(d) {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "%q is not an app name", d)
 			}
 		}
@@ -524,8 +581,11 @@ func (v *validator) health() {
 	if h.Retries < 0 {
 		v.errf("health.retries", "must not be negative")
 	}
-	for k, d := range map[string]Duration{"interval": h.Interval, "timeout": h.Timeout, "start_period": h.StartPeriod} {
-		if d.Duration < 0 {
+	for _, f := range [...]struct {
+		k string
+		d Duration
+	}{{"interval", h.Interval}, {"timeout", h.Timeout}, {"start_period", h.StartPeriod}} {
+		if k, d := f.k, f.d; d.Duration < 0 {
 			v.errf("health."+k, "must not be negative")
 		}
 	}
@@ -548,9 +608,18 @@ func (v *validator) resources() {
 	}
 }
 
-func (v *validator) kv(field string, m map[string]string, re *regexp.Regexp, rule string) {
+// listField is a list-valued key of a declaration and its items.
+type listField struct {
+	name  string
+	items []string
+}
+
+// indexed is the key of item i of the list name: name[i].
+func indexed(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+
+func (v *validator) kv(field string, m map[string]string, valid func(string) bool, rule string) {
 	for k := range m {
-		if !re.MatchString(k) {
+		if !valid(k) {
 			v.errf(field+"."+k, "name %q %s", k, rule)
 		}
 	}
@@ -558,15 +627,23 @@ func (v *validator) kv(field string, m map[string]string, re *regexp.Regexp, rul
 
 // MemoryBytes parses Memory ("512m", "2g", "1048576") into bytes.
 func (r Resources) MemoryBytes() (int64, error) {
-	m := memoryRE.FindStringSubmatch(strings.ToLower(r.Memory))
-	if m == nil {
+	number, unit, ok := splitMemory(strings.ToLower(r.Memory))
+	if !ok {
 		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", r.Memory)
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
+	n, err := strconv.ParseInt(number, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is too large", r.Memory)
 	}
-	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30}[m[2]]
+	var shift uint
+	switch unit {
+	case "k":
+		shift = 10
+	case "m":
+		shift = 20
+	case "g":
+		shift = 30
+	}
 	if n > (1<<62)>>shift {
 		return 0, fmt.Errorf("%q is too large", r.Memory)
 	}
@@ -586,7 +663,7 @@ func NormalizeSignal(s string) (string, error) {
 	if !strings.HasPrefix(u, "SIG") {
 		u = "SIG" + u
 	}
-	if signalNames[u] || signalNumRE.MatchString(u) {
+	if signalNames[u] || isRealtimeSignal(u) {
 		return u, nil
 	}
 	return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)

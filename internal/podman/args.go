@@ -7,11 +7,10 @@ package podman
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ynhd/ynhd/internal/decl"
 )
@@ -51,8 +50,9 @@ type RunOptions struct {
 }
 
 // flagTable maps declaration keys to podman run flags, in the order they
-// appear on the command line. Each entry reads one part of the app.
-var flagTable = []func(a *decl.App, o RunOptions) []string{
+// appear on the command line. Each entry reads one part of the app and
+// appends its flags to args.
+var flagTable = []func(args []string, a *decl.App, o RunOptions) []string{
 	identityFlags,
 	processFlags,
 	envFlags,
@@ -72,12 +72,14 @@ var flagTable = []func(a *decl.App, o RunOptions) []string{
 // notifies systemd when it is up (conmon, or the container's own init in
 // systemd mode).
 func RunArgs(a *decl.App, o RunOptions) []string {
-	args := []string{
-		"--name=" + a.Name,
-		"--cidfile=" + o.CIDFile,
+	// One slice for them all: a typical app has a few dozen arguments.
+	args := make([]string, 0, 48+len(a.PodmanArgs)+len(a.Command))
+	args = append(args,
+		"--name="+a.Name,
+		"--cidfile="+o.CIDFile,
 		"--replace",
 		"--detach",
-	}
+	)
 	switch o.Cgroups {
 	case CgroupsDisabled:
 		args = append(args, "--cgroups=disabled")
@@ -95,7 +97,7 @@ func RunArgs(a *decl.App, o RunOptions) []string {
 		args = append(args, "--tty")
 	}
 	for _, f := range flagTable {
-		args = append(args, f(a, o)...)
+		args = f(args, a, o)
 	}
 	args = append(args, a.PodmanArgs...)
 	args = append(args, a.ImageRef())
@@ -103,8 +105,7 @@ func RunArgs(a *decl.App, o RunOptions) []string {
 	return args
 }
 
-func identityFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func identityFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.Hostname != "" {
 		args = append(args, "--hostname="+a.Hostname)
 	}
@@ -127,8 +128,7 @@ func identityFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func processFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func processFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if len(a.Entrypoint) > 0 {
 		args = append(args, "--entrypoint="+jsonArray(a.Entrypoint))
 	}
@@ -138,8 +138,7 @@ func processFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func envFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func envFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, f := range a.EnvFiles {
 		args = append(args, "--env-file="+f)
 	}
@@ -149,8 +148,7 @@ func envFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func portFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func portFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, p := range a.Ports {
 		spec := strconv.Itoa(p.HostPort) + ":" + strconv.Itoa(p.ContainerPort)
 		if p.HostIP != "" {
@@ -168,8 +166,7 @@ func portFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func mountFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, v := range a.Volumes {
 		spec := "type=volume,source=" + v.Name + ",destination=" + v.Target
 		if v.ReadOnly {
@@ -201,8 +198,7 @@ func mountFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func networkFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func networkFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.Network != "" {
 		args = append(args, "--network="+a.Network)
 	}
@@ -212,8 +208,7 @@ func networkFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func securityFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func securityFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, c := range a.CapDrop {
 		n, _ := decl.NormalizeCap(c)
 		args = append(args, "--cap-drop="+n)
@@ -240,12 +235,12 @@ func securityFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func healthFlags(a *decl.App, _ RunOptions) []string {
+func healthFlags(args []string, a *decl.App, _ RunOptions) []string {
 	h := a.Health
 	if h == nil {
-		return nil
+		return args
 	}
-	args := []string{"--health-cmd=" + jsonArray(h.Cmd)}
+	args = append(args, "--health-cmd="+jsonArray(h.Cmd))
 	if h.Interval.Duration > 0 {
 		args = append(args, "--health-interval="+h.Interval.String())
 	}
@@ -264,12 +259,11 @@ func healthFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func resourceFlags(a *decl.App, o RunOptions) []string {
+func resourceFlags(args []string, a *decl.App, o RunOptions) []string {
 	if o.Cgroups == CgroupsDisabled || o.UnitLimits {
-		return nil // enforced by the unit (see units.Render)
+		return args // enforced by the unit (see units.Render)
 	}
 	r := a.Resources
-	var args []string
 	if r.Memory != "" {
 		args = append(args, "--memory="+strings.ToLower(r.Memory))
 	}
@@ -282,8 +276,7 @@ func resourceFlags(a *decl.App, o RunOptions) []string {
 	return args
 }
 
-func lifecycleFlags(a *decl.App, _ RunOptions) []string {
-	var args []string
+func lifecycleFlags(args []string, a *decl.App, _ RunOptions) []string {
 	if a.StopSignal != "" {
 		s, _ := decl.NormalizeSignal(a.StopSignal)
 		args = append(args, "--stop-signal="+s)
@@ -299,8 +292,8 @@ func lifecycleFlags(a *decl.App, _ RunOptions) []string {
 	return args
 }
 
-func labelFlags(a *decl.App, _ RunOptions) []string {
-	args := []string{"--label=" + LabelApp + "=" + a.Name}
+func labelFlags(args []string, a *decl.App, _ RunOptions) []string {
+	args = append(args, "--label="+LabelApp+"="+a.Name)
 	for _, k := range sortedKeys(a.Labels) {
 		args = append(args, "--label="+k+"="+a.Labels[k])
 	}
@@ -340,12 +333,75 @@ func NeedsNetwork(a *decl.App) bool {
 	return true
 }
 
+// jsonArray writes argv as a JSON array of strings, exactly as
+// encoding/json marshals a []string (HTML-safe escapes included), without
+// its reflection.
 func jsonArray(argv []string) string {
-	b, err := json.Marshal(argv)
-	if err != nil {
-		panic(fmt.Sprintf("marshal argv: %v", err)) // []string always marshals
+	if argv == nil {
+		return "null"
 	}
-	return string(b)
+	n := 2
+	for _, s := range argv {
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range argv {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return string(append(b, ']'))
+}
+
+// appendJSONString appends s as a JSON string: quote and backslash
+// escaped, control characters, '<', '>' and '&' as \u00XX (or \b, \f,
+// \n, \r, \t), U+2028 and U+2029 as \u2028 and \u2029, and each byte of
+// invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				b = append(b, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			default:
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		i++
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '<', '>', '&':
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			if c < 0x20 {
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			} else {
+				b = append(b, c)
+			}
+		}
+	}
+	return append(b, '"')
 }
 
 func sortedKeys(m map[string]string) []string {

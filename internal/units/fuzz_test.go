@@ -42,6 +42,9 @@ func FuzzDecodeRender(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if direct, err := RenderBytes(p.App, Options{Mode: mode}); err != nil || string(direct) != string(b) {
+				t.Fatalf("RenderBytes differs from the sealed model (%v):\n%s\n---\n%s", err, direct, b)
+			}
 			checkLines(t, b)
 			if longest(b) < 2048 { // go-systemd's reader stops there
 				checkRoundTrip(t, u, b)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func Seal(u *Unit) ([]byte, error) {
 	if len(u.Sections) == 0 || u.Sections[len(u.Sections)-1].Name != MarkerSection {
 		return nil, fmt.Errorf("unit has no trailing [%s] section", MarkerSection)
 	}
-	b, err := u.Bytes()
+	b, err := u.appendTo(nil, sealLen)
 	if err != nil {
 		return nil, err
 	}
@@ -36,12 +37,22 @@ func Seal(u *Unit) ([]byte, error) {
 // sealBytes appends the Hash= line to a serialized unit whose last
 // section is the marker's.
 func sealBytes(b []byte) []byte {
-	return append(b, []byte(markerHashKey+"="+hashOf(b)+"\n")...)
+	sum := sha256.Sum256(b)
+	b = slices.Grow(b, sealLen)
+	b = append(b, markerHashKey+"="+hashPrefix...)
+	b = hex.AppendEncode(b, sum[:])
+	return append(b, '\n')
 }
+
+// hashPrefix names the hash function in a marker's hash.
+const hashPrefix = "sha256:"
+
+// sealLen is the length of the Hash= line sealBytes appends.
+const sealLen = len(markerHashKey) + len("=") + len(hashPrefix) + 2*sha256.Size + len("\n")
 
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return hashPrefix + hex.EncodeToString(sum[:])
 }
 
 // ReadMarker finds ynhd's marker in a unit file. ok is false for a file ynhd

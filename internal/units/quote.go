@@ -1,8 +1,8 @@
 package units
 
 import (
-	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Word is one argument of an Exec line. Literal words are escaped so that
@@ -36,58 +36,102 @@ func EscapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%")
 // and environment expansion), and any word that is empty or holds a
 // character outside a safe set is double-quoted with C escapes.
 func QuoteExec(argv []Word) string {
-	parts := make([]string, len(argv))
+	n := 0
+	for _, w := range argv {
+		n += len(w.S) + 3 // a space and two quotes, common enough
+	}
+	b := make([]byte, 0, n)
 	for i, w := range argv {
-		s := w.S
-		if !w.Specifier {
-			s = EscapeSpecifiers(s)
+		if i > 0 {
+			b = append(b, ' ')
 		}
-		parts[i] = quoteWord(strings.ReplaceAll(s, "$", "$$"))
+		b = appendWord(b, w)
 	}
-	return strings.Join(parts, " ")
+	return string(b)
 }
 
-func isSafe(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
+// safeBytes are the ASCII characters a word may hold unquoted.
+var safeBytes = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
 	}
-	return strings.ContainsRune("-_.,/:=+@%$[]{}^~", r)
-}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte("-_.,/:=+@%$[]{}^~") {
+		t[c] = true
+	}
+	return t
+}()
 
-func quoteWord(s string) string {
+// plainBytes are the safe bytes that are written as they are: all but
+// % and $.
+var plainBytes = func() [256]bool {
+	t := safeBytes
+	t['%'], t['$'] = false, false
+	return t
+}()
+
+// appendWord appends one word: % (unless the word is a Specifier one) and
+// $ doubled, then quoted if it is empty or holds a character outside
+// safeBytes. Doubling adds only safe characters, so it does not change
+// whether the word is quoted.
+func appendWord(b []byte, w Word) []byte {
+	s := w.S
+	i := 0
+	for i < len(s) && plainBytes[s[i]] {
+		i++
+	}
+	if i == len(s) && s != "" {
+		return append(b, s...) // nothing to double or quote
+	}
 	safe := s != ""
-	for _, r := range s {
-		if !isSafe(r) {
-			safe = false
-			break
+	for ; i < len(s) && safe; i++ {
+		safe = safeBytes[s[i]]
+	}
+	if !safe {
+		b = append(b, '"')
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Written as the rune it decodes to: invalid UTF-8
+			// becomes U+FFFD.
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b = utf8.AppendRune(b, r)
+			i += size
+			continue
 		}
-	}
-	if safe {
-		return s
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
+		i++
+		switch {
+		case c == '%' && !w.Specifier:
+			b = append(b, "%%"...)
+		case c == '$':
+			b = append(b, "$$"...)
+		case safe:
+			b = append(b, c)
+		case c == '"':
+			b = append(b, `\"`...)
+		case c == '\\':
+			b = append(b, `\\`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c < 0x20 || c == 0x7f:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 		default:
-			if r < 0x20 || r == 0x7f {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else {
-				b.WriteRune(r)
-			}
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	if !safe {
+		b = append(b, '"')
+	}
+	return b
 }

@@ -1,9 +1,12 @@
 package units
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/podman"
@@ -70,18 +73,14 @@ func Render(a *decl.App, o Options) (*Unit, error) {
 }
 
 // render builds the unit and serializes it once: the serialization is
-// both the check that the unit is well formed and RenderBytes's output.
+// both the check that the unit is well formed and its text.
 func render(a *decl.App, o Options) (*Unit, []byte, error) {
 	if o.Podman == "" {
 		o.Podman = DefaultPodman
 	}
-	r := &renderer{app: a, opts: o, u: &Unit{}}
-	r.header()
-	r.unitSection()
-	r.serviceSection()
-	r.installSection()
-	r.marker()
-	b, err := r.u.Bytes()
+	r := &renderer{app: a, opts: o, u: &Unit{Sections: make([]*Section, 0, 4)}}
+	r.unit()
+	b, err := r.u.appendTo(nil, sealLen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rendering %q: %w", a.Name, err)
 	}
@@ -89,63 +88,206 @@ func render(a *decl.App, o Options) (*Unit, []byte, error) {
 }
 
 // RenderBytes renders and serializes a unit, with its marker hash.
+//
+// It writes the text directly, without the Unit model, checking each line
+// as Unit.Bytes would. A line it is not sure of makes it start over with
+// the model, whose serialization (or error) is then the result, so both
+// ways give the same bytes.
 func RenderBytes(a *decl.App, o Options) ([]byte, error) {
-	_, b, err := render(a, o)
-	if err != nil {
-		return nil, err
+	if o.Podman == "" {
+		o.Podman = DefaultPodman
 	}
-	return sealBytes(b), nil
+	r := &renderer{app: a, opts: o, out: make([]byte, 0, unitSizeHint(a))}
+	r.unit()
+	if r.unsure {
+		_, b, err := render(a, o)
+		if err != nil {
+			return nil, err
+		}
+		return sealBytes(b), nil
+	}
+	return sealBytes(r.out), nil
 }
 
+// unitSizeHint guesses the size of a's unit text with its Hash= line, so
+// that RenderBytes allocates it once.
+func unitSizeHint(a *decl.App) int {
+	n := 1536 + 2*len(a.File) + len(a.Description) + sealLen
+	for _, ss := range [][]string{a.Command, a.Entrypoint, a.PodmanArgs, a.EnvFiles, a.DNS, a.CapAdd, a.CapDrop, a.Devices} {
+		for _, s := range ss {
+			n += len(s) + 16
+		}
+	}
+	for _, m := range []map[string]string{a.Env, a.Labels, a.Sysctls, a.Ulimits} {
+		for k, v := range m {
+			n += len(k) + len(v) + 16
+		}
+	}
+	return n + 160*(len(a.Ports)+len(a.Volumes)+len(a.Binds)+len(a.Tmpfs)) + 64*(len(a.After)+len(a.Requires)+len(a.Wants)+len(a.RequiresHealthy))
+}
+
+// renderer writes a unit's options in order, either into the Unit model
+// (u set) or as the unit text itself (out).
 type renderer struct {
 	app  *decl.App
 	opts Options
 	u    *Unit
+	s    *Section // the model's current section
+	out  []byte
+	// unsure is set when out holds a line that Unit.Bytes might refuse.
+	unsure bool
+}
+
+// unit renders every part of the unit, in order.
+func (r *renderer) unit() {
+	r.header()
+	r.unitSection()
+	r.serviceSection()
+	r.installSection()
+	r.marker()
+}
+
+// section starts the section called name, with room for n options.
+func (r *renderer) section(name string, n int) {
+	if r.u != nil {
+		r.s = r.u.Section(name)
+		r.s.Options = slices.Grow(r.s.Options, n)
+		return
+	}
+	if !isSectionName(name) {
+		r.unsure = true
+	}
+	if len(r.out) > 0 { // after the comments or the section before
+		r.out = append(r.out, '\n')
+	}
+	r.out = append(r.out, '[')
+	r.out = append(r.out, name...)
+	r.out = append(r.out, "]\n"...)
+}
+
+// raw adds key with a value written verbatim (Section.Raw).
+func (r *renderer) raw(key, value string) {
+	if r.u != nil {
+		r.s.Raw(key, value)
+		return
+	}
+	start := r.startLine(key)
+	r.out = append(r.out, value...)
+	r.endLine(start)
+}
+
+// text adds key with a literal value (Section.Text).
+func (r *renderer) text(key, value string) { r.raw(key, EscapeSpecifiers(value)) }
+
+// exec adds an Exec*= line (Section.Exec).
+func (r *renderer) exec(key, prefix string, argv ...Word) {
+	if r.u != nil {
+		r.s.Exec(key, prefix, argv...)
+		return
+	}
+	start := r.startLine(key)
+	r.out = append(r.out, prefix...)
+	for i, w := range argv {
+		if i > 0 {
+			r.out = append(r.out, ' ')
+		}
+		r.out = appendWord(r.out, w)
+	}
+	r.endLine(start)
+}
+
+// startLine writes "key=" and returns where the line starts.
+func (r *renderer) startLine(key string) int {
+	if !isKey(key) {
+		r.unsure = true
+	}
+	start := len(r.out)
+	r.out = append(r.out, key...)
+	r.out = append(r.out, '=')
+	return start
+}
+
+// endLine checks the value of the line begun at start, conservatively,
+// for what checkOption refuses, and ends the line.
+func (r *renderer) endLine(start int) {
+	line := r.out[start:]
+	if len(line) > MaxLineLen {
+		r.unsure = true
+	}
+	v := line[bytes.IndexByte(line, '=')+1:]
+	if n := len(v); n > 0 {
+		// Anything but ASCII at either end, such as a Unicode space, is
+		// left to checkOption.
+		first, last := v[0], v[n-1]
+		if first >= utf8.RuneSelf || last >= utf8.RuneSelf || asciiSpace(first) || asciiSpace(last) || last == '\\' {
+			r.unsure = true
+		}
+		if bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0 {
+			r.unsure = true
+		}
+	}
+	r.out = append(r.out, '\n')
+}
+
+// asciiSpace reports the ASCII characters strings.TrimSpace removes.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func (r *renderer) header() {
-	r.u.Comments = []string{
-		"Generated by ynhd from " + r.app.File + ".",
-		"Do not edit: ynhd restores this file. Edit the declaration instead.",
-	}
+	first := "Generated by ynhd from " + r.app.File + "."
 	if strings.ContainsAny(r.app.File, "\n\r\x00") {
-		r.u.Comments[0] = "Generated by ynhd."
+		first = "Generated by ynhd."
+	}
+	const second = "Do not edit: ynhd restores this file. Edit the declaration instead."
+	if r.u != nil {
+		r.u.Comments = []string{first, second}
+		return
+	}
+	for _, c := range []string{first, second} {
+		r.out = append(r.out, "# "...)
+		r.out = append(r.out, c...)
+		r.out = append(r.out, '\n')
 	}
 }
 
 func (r *renderer) unitSection() {
-	a, s := r.app, r.u.Section("Unit")
+	a := r.app
+	r.section("Unit", 8+len(a.Requires)+len(a.RequiresHealthy)+len(a.Wants)+len(a.After))
 	desc := strings.TrimSpace(a.Description)
 	if desc == "" {
 		desc = "ynhd app " + a.Name
 	}
-	s.Text("Description", strings.TrimRight(desc, `\ `))
-	s.Text("SourcePath", a.File)
+	r.text("Description", strings.TrimRight(desc, `\ `))
+	r.text("SourcePath", a.File)
 	// systemd restarts a failing app at most startLimitBurst times per
 	// startLimitInterval; past that the unit stays failed and ynhd's own
 	// backoff takes over, so a crash loop never becomes a restart storm.
-	s.Raw("StartLimitIntervalSec", startLimitInterval)
-	s.Raw("StartLimitBurst", startLimitBurst)
+	r.raw("StartLimitIntervalSec", startLimitInterval)
+	r.raw("StartLimitBurst", startLimitBurst)
 	if r.opts.Mode == System {
-		s.Raw("Wants", "network-online.target")
-		s.Raw("After", "network-online.target")
+		r.raw("Wants", "network-online.target")
+		r.raw("After", "network-online.target")
 	} else {
-		s.Raw("RequiresMountsFor", "%t/containers")
+		r.raw("RequiresMountsFor", "%t/containers")
 		if a.Network != "none" {
 			// A user unit cannot order after the system's
 			// network-online.target; ynhd ships a unit that waits for it.
-			s.Raw("Wants", WaitOnlineUnit)
-			s.Raw("After", WaitOnlineUnit)
+			r.raw("Wants", WaitOnlineUnit)
+			r.raw("After", WaitOnlineUnit)
 		}
 	}
-	for _, d := range append(append([]string(nil), a.Requires...), a.RequiresHealthy...) {
-		s.Raw("Requires", d+".service")
+	for _, d := range a.Requires {
+		r.raw("Requires", d+".service")
+	}
+	for _, d := range a.RequiresHealthy {
+		r.raw("Requires", d+".service")
 	}
 	for _, d := range a.Wants {
-		s.Raw("Wants", d+".service")
+		r.raw("Wants", d+".service")
 	}
 	for _, d := range a.Deps() {
-		s.Raw("After", d+".service")
+		r.raw("After", d+".service")
 	}
 }
 
@@ -157,40 +299,41 @@ const WaitOnlineUnit = "ynhd-network-online.service"
 func (r *renderer) stateDir() string { return "ynhd/" + r.app.Name }
 
 func (r *renderer) serviceSection() {
-	a, s := r.app, r.u.Section("Service")
-	s.Raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
+	a := r.app
+	r.section("Service", 32)
+	r.raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
 	static := false
 	if r.opts.Mode == System {
-		static = r.systemUser(s)
+		static = r.systemUser()
 	}
-	s.Raw("Type", "notify")
-	s.Raw("NotifyAccess", "all")
-	s.Raw("KillMode", "mixed")
+	r.raw("Type", "notify")
+	r.raw("NotifyAccess", "all")
+	r.raw("KillMode", "mixed")
 	// The user manager delegates the unit's cgroup to podman
 	// (--cgroups=split). A static system user gets it too: an init system
 	// in the container manages its own part of the tree.
 	if r.opts.Mode == User || static {
-		s.Raw("Delegate", "yes")
+		r.raw("Delegate", "yes")
 	}
-	s.Raw("SyslogIdentifier", "%N")
+	r.raw("SyslogIdentifier", "%N")
 	// conmon exits with the container's status, and a container that was
 	// stopped ends with 143 (SIGTERM) or, after the stop timeout, 137
 	// (SIGKILL). Counted as failures, they would leave every stopped app
 	// "failed" and make restart jobs fail.
-	s.Raw("SuccessExitStatus", "137 143")
-	s.Raw("Restart", a.Restart)
-	s.Raw("RestartSec", restartSec)
-	s.Raw("TimeoutStartSec", startTimeout)
+	r.raw("SuccessExitStatus", "137 143")
+	r.raw("Restart", a.Restart)
+	r.raw("RestartSec", restartSec)
+	r.raw("TimeoutStartSec", startTimeout)
 	stop := podman.StopSeconds(a)
-	s.Raw("TimeoutStopSec", strconv.Itoa(stop+stopSlack))
+	r.raw("TimeoutStopSec", strconv.Itoa(stop+stopSlack))
 
 	cid := r.runtimeDir() + "/%N.cid"
-	pod := func(args ...string) []Word { return append([]Word{Lit(r.opts.Podman)}, r.globalArgs(args)...) }
+	cidFlag := Spec("--cidfile=" + cid)
 
 	// podman 4.3 leaves the cidfile behind when the container is removed
 	// from outside; a stale one makes the next run fail.
 	if !a.Persistent {
-		s.Exec("ExecStartPre", "-", Lit("rm"), Lit("-f"), Spec(cid))
+		r.exec("ExecStartPre", "-", Lit("rm"), Lit("-f"), Spec(cid))
 	}
 	// Volumes with driver options and named networks must exist before the
 	// container starts: a volume podman made on the fly would lack its
@@ -203,17 +346,17 @@ func (r *renderer) serviceSection() {
 	for _, v := range a.Volumes {
 		if v.Driver != "" || len(v.Options) > 0 {
 			if r.opts.Mode == User {
-				s.Exec("ExecStartPre", "", pod("volume", "exists", v.Name)...)
+				r.exec("ExecStartPre", "", r.podman(0, "volume", "exists", v.Name)...)
 			} else {
-				s.Exec("ExecStartPre", "-", pod(append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+				r.exec("ExecStartPre", "-", r.podman(0, append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
 			}
 		}
 	}
 	if podman.NeedsNetwork(a) {
 		if r.opts.Mode == User {
-			s.Exec("ExecStartPre", "", pod("network", "exists", a.Network)...)
+			r.exec("ExecStartPre", "", r.podman(0, "network", "exists", a.Network)...)
 		} else {
-			s.Exec("ExecStartPre", "-", pod("network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+			r.exec("ExecStartPre", "-", r.podman(0, "network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
 		}
 	}
 	// Dependencies that must be healthy: the start fails (and is retried
@@ -221,7 +364,7 @@ func (r *renderer) serviceSection() {
 	// back until then, so this matters when the manager starts the apps
 	// without it.
 	for _, d := range a.RequiresHealthy {
-		s.Exec("ExecStartPre", "", pod("healthcheck", "run", d)...)
+		r.exec("ExecStartPre", "", r.podman(0, "healthcheck", "run", d)...)
 	}
 
 	// A transient user's unit cgroup is not delegated: podman must not
@@ -240,23 +383,24 @@ func (r *renderer) serviceSection() {
 	if a.Persistent {
 		// ynhd created the container (podman.CreateArgs); the unit starts
 		// and stops that same one and never removes it.
-		s.Exec("ExecStart", "", pod("start", a.Name)...)
-		s.Exec("ExecStop", "", pod("stop", "--ignore", "--time="+strconv.Itoa(stop), a.Name)...)
+		r.exec("ExecStart", "", r.podman(0, "start", a.Name)...)
+		r.exec("ExecStop", "", r.podman(0, "stop", "--ignore", "--time="+strconv.Itoa(stop), a.Name)...)
 		return
 	}
 	run := podman.RunArgs(a, ro)
-	words := pod("run")
+	words := r.podman(len(run), "run")
 	for _, arg := range run {
 		if arg == "--cidfile=\x00CID\x00" {
-			words = append(words, Spec("--cidfile="+cid))
+			words = append(words, cidFlag)
 			continue
 		}
 		words = append(words, Lit(arg))
 	}
-	s.Exec("ExecStart", "", words...)
-	s.Exec("ExecStop", "", append(pod("stop", "--ignore", "--time="+strconv.Itoa(stop)), Spec("--cidfile="+cid))...)
-	s.Exec("ExecStopPost", "-", append(pod("rm", "--force", "--ignore", "--time="+strconv.Itoa(stop)), Spec("--cidfile="+cid))...)
-	s.Exec("ExecStopPost", "-", Lit("rm"), Lit("-f"), Spec(cid))
+	r.exec("ExecStart", "", words...)
+	stopTime := "--time=" + strconv.Itoa(stop)
+	r.exec("ExecStop", "", append(r.podman(1, "stop", "--ignore", stopTime), cidFlag)...)
+	r.exec("ExecStopPost", "-", append(r.podman(1, "rm", "--force", "--ignore", stopTime), cidFlag)...)
+	r.exec("ExecStopPost", "-", Lit("rm"), Lit("-f"), Spec(cid))
 }
 
 // runtimeDir is where the cidfile lives: the user's runtime directory, or
@@ -268,51 +412,56 @@ func (r *renderer) runtimeDir() string {
 	return "%t"
 }
 
-// globalArgs prefixes podman's global options in system mode: without a
-// login session there is no D-Bus for the systemd cgroup manager or the
-// journald event logger.
-func (r *renderer) globalArgs(args []string) []Word {
-	var ws []Word
+// podman returns a podman command line: the binary, its global options
+// and args, with room for extra more words. In system mode the global
+// options are set: without a login session there is no D-Bus for the
+// systemd cgroup manager or the journald event logger.
+func (r *renderer) podman(extra int, args ...string) []Word {
+	ws := make([]Word, 0, 3+len(args)+extra)
+	ws = append(ws, Lit(r.opts.Podman))
 	if r.opts.Mode == System {
-		ws = append(ws, Lits("--cgroup-manager=cgroupfs", "--events-backend=file")...)
+		ws = append(ws, Lit("--cgroup-manager=cgroupfs"), Lit("--events-backend=file"))
 	}
-	return append(ws, Lits(args...)...)
+	for _, a := range args {
+		ws = append(ws, Lit(a))
+	}
+	return ws
 }
 
 // systemUser makes the service run as the app's system user, a dynamic
 // one or a static one with subordinate ids (decl.App.SystemRoute), with its
 // podman state in the unit's own directories (see docs/system-mode.md). It
 // reports whether the user is static.
-func (r *renderer) systemUser(s *Section) bool {
+func (r *renderer) systemUser() bool {
 	a := r.app
 	dir := r.stateDir()
 	route, _ := a.SystemRoute()
 	if route == decl.RouteStatic {
-		s.Raw("User", SystemUserName(a.Name))
-		s.Raw("Group", SystemUserName(a.Name))
+		r.raw("User", SystemUserName(a.Name))
+		r.raw("Group", SystemUserName(a.Name))
 	} else {
-		s.Raw("DynamicUser", "yes")
-		s.Raw("User", SystemUserName(a.Name))
+		r.raw("DynamicUser", "yes")
+		r.raw("User", SystemUserName(a.Name))
 	}
-	s.Raw("StateDirectory", dir)
-	s.Raw("StateDirectoryMode", "0700")
-	s.Raw("RuntimeDirectory", dir)
-	s.Raw("RuntimeDirectoryMode", "0700")
-	s.Raw("Environment", "HOME=%S/"+dir)
-	s.Raw("Environment", "XDG_RUNTIME_DIR=%t/"+dir)
-	s.Raw("Environment", "XDG_CONFIG_HOME=%S/"+dir+"/config")
-	s.Raw("Environment", "XDG_DATA_HOME=%S/"+dir+"/data")
-	s.Raw("Environment", "TMPDIR=%S/"+dir+"/tmp")
-	s.Exec("ExecStartPre", "", Lit("mkdir"), Lit("-p"), Spec("%S/"+dir+"/config"), Spec("%S/"+dir+"/data"), Spec("%S/"+dir+"/tmp"))
+	r.raw("StateDirectory", dir)
+	r.raw("StateDirectoryMode", "0700")
+	r.raw("RuntimeDirectory", dir)
+	r.raw("RuntimeDirectoryMode", "0700")
+	r.raw("Environment", "HOME=%S/"+dir)
+	r.raw("Environment", "XDG_RUNTIME_DIR=%t/"+dir)
+	r.raw("Environment", "XDG_CONFIG_HOME=%S/"+dir+"/config")
+	r.raw("Environment", "XDG_DATA_HOME=%S/"+dir+"/data")
+	r.raw("Environment", "TMPDIR=%S/"+dir+"/tmp")
+	r.exec("ExecStartPre", "", Lit("mkdir"), Lit("-p"), Spec("%S/"+dir+"/config"), Spec("%S/"+dir+"/data"), Spec("%S/"+dir+"/tmp"))
 	res := a.Resources
 	if b, err := res.MemoryBytes(); err == nil && res.Memory != "" {
-		s.Raw("MemoryMax", strconv.FormatInt(b, 10))
+		r.raw("MemoryMax", strconv.FormatInt(b, 10))
 	}
 	if res.CPUs > 0 {
-		s.Raw("CPUQuota", strconv.Itoa(int(res.CPUs*100+0.5))+"%") // no specifiers here
+		r.raw("CPUQuota", strconv.Itoa(int(res.CPUs*100+0.5))+"%") // no specifiers here
 	}
 	if res.Pids > 0 {
-		s.Raw("TasksMax", strconv.Itoa(res.Pids))
+		r.raw("TasksMax", strconv.Itoa(res.Pids))
 	}
 	return route == decl.RouteStatic
 }
@@ -322,26 +471,26 @@ func (r *renderer) systemUser(s *Section) bool {
 func SystemUserName(app string) string { return decl.SystemUserName(app) }
 
 func (r *renderer) installSection() {
-	s := r.u.Section("Install")
+	r.section("Install", 1)
 	if r.opts.Mode == System {
-		s.Raw("WantedBy", "multi-user.target")
+		r.raw("WantedBy", "multi-user.target")
 	} else {
-		s.Raw("WantedBy", "default.target")
+		r.raw("WantedBy", "default.target")
 	}
 }
 
 func (r *renderer) marker() {
-	s := r.u.Section(MarkerSection)
-	s.Text("Source", r.app.File)
-	s.Raw("Schema", strconv.Itoa(decl.SchemaVersion))
-	s.Raw("Mode", r.opts.Mode.String())
+	r.section(MarkerSection, 3)
+	r.text("Source", r.app.File)
+	r.raw("Schema", strconv.Itoa(decl.SchemaVersion))
+	r.raw("Mode", r.opts.Mode.String())
 	if r.opts.Mode == User {
 		// The volumes ynhd creates before a start, as it creates them: a
 		// change of their options changes the unit, so ynhd looks at the
 		// volume again (and says that an existing volume keeps its own).
 		for _, v := range r.app.Volumes {
 			if v.Driver != "" || len(v.Options) > 0 {
-				s.Text("Volume", strings.Join(podman.VolumeCreateArgs(v), " "))
+				r.text("Volume", strings.Join(podman.VolumeCreateArgs(v), " "))
 			}
 		}
 	}

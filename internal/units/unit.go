@@ -7,9 +7,8 @@
 package units
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -80,8 +79,6 @@ func (s *Section) Exec(key, prefix string, argv ...Word) {
 	s.Options = append(s.Options, Option{Key: key, Value: prefix + QuoteExec(argv), Argv: argv})
 }
 
-var sectionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]*$`)
-
 // MaxLineLen is the longest line Bytes writes: below systemd's
 // LONG_LINE_MAX (1 MiB), past which systemd refuses to load the unit ("No
 // buffer space available"). The bounds on declarations (decl.MaxValueLen,
@@ -93,30 +90,69 @@ const MaxLineLen = 1<<20 - 1
 // parse differently or not at all, on a malformed section or key name, a
 // value with a line break, NUL, or a trailing backslash (systemd's line
 // continuation), or a line longer than MaxLineLen.
-func (u *Unit) Bytes() ([]byte, error) {
-	var b bytes.Buffer
+func (u *Unit) Bytes() ([]byte, error) { return u.appendTo(nil, 0) }
+
+// appendTo serializes the unit onto b, which it grows once to hold the
+// unit and extra more bytes.
+func (u *Unit) appendTo(b []byte, extra int) ([]byte, error) {
+	n := extra
 	for _, c := range u.Comments {
 		if strings.ContainsAny(c, "\n\r\x00") {
 			return nil, fmt.Errorf("comment %q contains a line break", c)
 		}
-		b.WriteString("# " + c + "\n")
+		n += len("# \n") + len(c)
 	}
-	for i, s := range u.Sections {
-		if !sectionRE.MatchString(s.Name) {
+	for _, s := range u.Sections {
+		if !isSectionName(s.Name) {
 			return nil, fmt.Errorf("invalid section name %q", s.Name)
 		}
-		if i > 0 || len(u.Comments) > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString("[" + s.Name + "]\n")
+		n += len("\n[]\n") + len(s.Name)
 		for _, o := range s.Options {
 			if err := checkOption(o); err != nil {
 				return nil, fmt.Errorf("[%s] %w", s.Name, err)
 			}
-			b.WriteString(o.Key + "=" + o.Value + "\n")
+			n += len("=\n") + len(o.Key) + len(o.Value)
 		}
 	}
-	return b.Bytes(), nil
+	b = slices.Grow(b, n)
+	for _, c := range u.Comments {
+		b = append(b, "# "...)
+		b = append(b, c...)
+		b = append(b, '\n')
+	}
+	for i, s := range u.Sections {
+		if i > 0 || len(u.Comments) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, '[')
+		b = append(b, s.Name...)
+		b = append(b, "]\n"...)
+		for _, o := range s.Options {
+			b = append(b, o.Key...)
+			b = append(b, '=')
+			b = append(b, o.Value...)
+			b = append(b, '\n')
+		}
+	}
+	return b, nil
+}
+
+// isSectionName reports whether name is a section name Bytes writes:
+// [A-Za-z0-9][A-Za-z0-9 _-]*.
+func isSectionName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == ' ' || c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // isKey reports whether k is a key systemd reads:
