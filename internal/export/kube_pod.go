@@ -50,6 +50,7 @@ func (k *kubeApp) podSpec(envFiles map[string][]byte) (*corev1.PodSpec, error) {
 		Command:         a.Entrypoint,
 		Args:            a.Command,
 		WorkingDir:      a.Workdir,
+		TTY:             a.TTY,
 	}
 	if a.Build != nil {
 		c.ImagePullPolicy = corev1.PullIfNotPresent
@@ -358,6 +359,9 @@ func (k *kubeApp) lifecycle() {
 	a := k.a
 	if a.Systemd {
 		k.w.warn("systemd", "systemd mode has no Kubernetes form: an init system as PID 1 needs what podman --systemd=always provides (cgroup file system, tmpfs mounts, readiness through sd_notify, SIGRTMIN+3 to stop); the container runs %s as a plain command", strings.Join(append(append([]string{}, a.Entrypoint...), a.Command...), " "))
+	}
+	if a.Persistent {
+		k.w.warn("persistent", "a pod's container file system starts afresh at every restart, and Kubernetes has no snapshots: what %s keeps outside volumes must move into volumes (PersistentVolumeClaims) before it runs there", a.Name)
 	}
 	if a.StopSignal != "" && !(a.Systemd && a.StopSignal == decl.SystemdStopSignal) {
 		k.w.warn("stop_signal", "Kubernetes stops containers with the image's STOPSIGNAL (or SIGTERM); %s is not carried: set STOPSIGNAL in the image", a.StopSignal)

@@ -149,6 +149,12 @@ func (q *quadletApp) process(c *units.Section) {
 		c.Raw("Notify", "true")
 		c.Raw("PodmanArgs", "--systemd=always")
 	}
+	if a.TTY {
+		c.Raw("PodmanArgs", "--tty")
+	}
+	if a.Persistent {
+		q.w.warn("persistent", "a Quadlet container is created afresh at every start (podman run --rm --replace): what %s keeps outside volumes is lost there; move it into volumes first", a.Name)
+	}
 	if len(a.Entrypoint) > 0 {
 		c.Text("Entrypoint", jsonArray(a.Entrypoint))
 	}
