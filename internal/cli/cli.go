@@ -72,6 +72,11 @@ Commands:
   rollback APP [SNAPSHOT]
                         a new container from a snapshot (the newest by
                         default), after a snapshot of the current one
+  backup [--stop] APP [-o FILE]
+                        one archive with the app's declaration, a snapshot
+                        of its container (persistent apps) and its volumes
+  restore FILE          bring an app back from a backup, here or on another
+                        machine; replaces nothing that exists
   wait-online           wait (at most 90 s) for the system's
                         network-online.target: what the user unit
                         ynhd-network-online.service runs at boot
@@ -156,6 +161,10 @@ func run(args []string, e env) int {
 		return cmdRecreate(rest, e)
 	case "rollback":
 		return cmdRollback(rest, e)
+	case "backup":
+		return cmdBackup(rest, e)
+	case "restore":
+		return cmdRestore(rest, e)
 	case "wait-online":
 		return cmdWaitOnline(rest, e)
 	}

@@ -242,3 +242,10 @@ func isDigest(s string) bool {
 	hex := s[i+1:]
 	return len(hex) >= 32 && hexDigits.all(hex)
 }
+
+// ValidAppName reports whether s is a valid app name (a declaration's
+// file name without .toml).
+func ValidAppName(s string) bool { return isAppName(s) }
+
+// ValidVolumeName reports whether s is a valid named volume.
+func ValidVolumeName(s string) bool { return isVolumeName(s) }

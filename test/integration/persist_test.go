@@ -157,6 +157,31 @@ func TestPersistentSystemContainer(t *testing.T) {
 	if n := len(strings.Fields(out)); n > 3 {
 		t.Errorf("%d snapshots kept with keep_snapshots = 2 (one may be in use)", n)
 	}
+
+	// Backup, then everything of the app gone (declaration, container,
+	// snapshots, volumes), then restore: the files come back identical.
+	sums := exec1(`sha256sum /etc/p-mark /var/lib/p/mark /opt/p/mark /srv/p-mark`)
+	archive := t.TempDir() + "/p-sys.ynhd.tar.gz"
+	if out := ynhdRun(t, "backup", app, "-o", archive); !strings.Contains(out, "wrote "+archive) {
+		t.Errorf("ynhd backup:\n%s", out)
+	}
+	undeclare(t, app)
+	testenv.Podman(t, "rm", "--force", app)
+	out, _ = testenv.PodmanErr("images", "--quiet", "--filter", "label=io.ynhd.snapshot-of="+app)
+	for _, id := range strings.Fields(out) {
+		testenv.PodmanErr("rmi", "--force", id)
+	}
+	testenv.Podman(t, "volume", "rm", "--force", "p-sys-tmp", "p-sys-data")
+	if out := ynhdRun(t, "restore", archive); !strings.Contains(out, "restored "+app) {
+		t.Errorf("ynhd restore:\n%s", out)
+	}
+	waitContainer(t, app, "running after restore", anyCtr)
+	if got := exec1(`sha256sum /etc/p-mark /var/lib/p/mark /opt/p/mark /srv/p-mark`); got != sums {
+		t.Errorf("after restore:\n%s\nwant\n%s", got, sums)
+	}
+	if out, err := exec.Command(ynhdBin(t), "restore", archive).CombinedOutput(); err == nil || !strings.Contains(string(out), "replaces nothing") {
+		t.Errorf("a second restore over the app: %v\n%s", err, out)
+	}
 }
 
 func lastLines(s string, n int) string {
