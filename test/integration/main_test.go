@@ -8,6 +8,7 @@ package integration
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ynhd/ynhd/internal/testenv"
@@ -17,6 +18,7 @@ import (
 // this tree, and a copy of packaging/ the test user can read.
 const (
 	envBin       = "YNHD_IT_BIN"
+	envYunohost  = "YNHD_IT_YUNOHOST"
 	envPackaging = "YNHD_IT_PACKAGING"
 )
 
@@ -34,5 +36,19 @@ func prepare() error {
 	}
 	os.Setenv(envBin, bin)
 	os.Setenv(envPackaging, pkg)
+	// The shipped system-container example, where the test user reads it.
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "configs", "yunohost.toml"))
+	if err != nil {
+		return err
+	}
+	shipped := filepath.Join(filepath.Dir(pkg), "yunohost.toml")
+	if err := os.WriteFile(shipped, b, 0o644); err != nil {
+		return err
+	}
+	os.Setenv(envYunohost, shipped)
 	return nil
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -190,4 +191,44 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestShippedYunohost: configs/yunohost.toml, as shipped, starts in the
+// test environment with a local systemd image standing in for YunoHost,
+// boots, publishes its ports and keeps its container.
+func TestShippedYunohost(t *testing.T) {
+	ensureDaemon(t)
+	shipped := os.Getenv(envYunohost)
+	if shipped == "" {
+		t.Skip("no copy of configs/yunohost.toml (the package's TestMain makes it when run as root)")
+	}
+	src, err := os.ReadFile(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Podman(t, "tag", testenv.SystemdImage, "localhost/yunohost:bookworm")
+	t.Cleanup(func() {
+		undeclare(t, "yunohost")
+		testenv.PodmanErr("rm", "--force", "--ignore", "yunohost")
+		testenv.PodmanErr("rmi", "localhost/yunohost:bookworm")
+		testenv.PodmanErr("volume", "rm", "--force", "yunohost-tmp", "yunohost-home")
+	})
+	declare(t, "yunohost", string(src))
+	first := waitContainer(t, "yunohost", "running as shipped", anyCtr)
+	if st, _ := testenv.PodmanErr("exec", "yunohost", "systemctl", "is-system-running", "--wait"); st != "running" && st != "degraded" {
+		t.Errorf("is-system-running = %q", st)
+	}
+	if h, _ := testenv.PodmanErr("exec", "yunohost", "hostname"); h != "x250.home" {
+		t.Errorf("hostname = %q", h)
+	}
+	if ports, _ := testenv.PodmanErr("port", "yunohost"); !strings.Contains(ports, "8088") || !strings.Contains(ports, "8443") {
+		t.Errorf("published ports: %q", ports)
+	}
+	if j := testenv.Journal(t, "yunohost.service"); !strings.Contains(j, "Reached target") {
+		t.Errorf("the boot is not in journalctl --user -u yunohost:\n%s", lastLines(j, 20))
+	}
+	testenv.Systemctl(t, "restart", "yunohost.service")
+	if again := waitContainer(t, "yunohost", "running after a restart", anyCtr); again.ID != first.ID {
+		t.Errorf("a restart replaced the kept container: %s -> %s", first.ID, again.ID)
+	}
 }
