@@ -72,6 +72,9 @@ Commands:
   rollback APP [SNAPSHOT]
                         a new container from a snapshot (the newest by
                         default), after a snapshot of the current one
+  import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...
+                        a declaration from a podman (or docker) run command
+                        line; each value not carried is named; exit 3 then
   backup [--stop] APP [-o FILE]
                         one archive with the app's declaration, a snapshot
                         of its container (persistent apps) and its volumes
@@ -161,6 +164,8 @@ func run(args []string, e env) int {
 		return cmdRecreate(rest, e)
 	case "rollback":
 		return cmdRollback(rest, e)
+	case "import":
+		return cmdImport(rest, e)
 	case "backup":
 		return cmdBackup(rest, e)
 	case "restore":
