@@ -61,10 +61,16 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = tomlString(v, &a.Network)
 		case "dns":
 			ok = tomlStrings(v, &a.DNS)
+		case "add_host":
+			ok = tomlStrings(v, &a.AddHost)
+		case "network_aliases":
+			ok = tomlStrings(v, &a.NetworkAliases)
 		case "user":
 			ok = tomlString(v, &a.User)
 		case "group":
 			ok = tomlString(v, &a.Group)
+		case "group_add":
+			ok = tomlStrings(v, &a.GroupAdd)
 		case "userns":
 			ok = tomlString(v, &a.UserNS)
 		case "uid_map":
@@ -93,6 +99,12 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = tomlInt(v, &a.KeepSnapshots)
 		case "tty":
 			ok = tomlBool(v, &a.TTY)
+		case "init":
+			ok = tomlBool(v, &a.Init)
+		case "tz":
+			ok = tomlString(v, &a.TZ)
+		case "shm_size":
+			ok = tomlString(v, &a.ShmSize)
 		case "health":
 			a.Health = &Health{}
 			ok = healthFromTOML(v, a.Health)
@@ -108,6 +120,11 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = tomlStringMap(v, &a.Labels)
 		case "log_driver":
 			ok = tomlString(v, &a.LogDriver)
+		case "log_options":
+			ok = tomlStringMap(v, &a.LogOptions)
+		case "start_timeout":
+			a.StartTimeout = &Duration{}
+			ok = tomlDuration(v, a.StartTimeout)
 		case "after":
 			ok = tomlStrings(v, &a.After)
 		case "requires":
@@ -189,6 +206,8 @@ func volumeFromTOML(t map[string]any, m *Volume) bool {
 			ok = tomlString(v, &m.Driver)
 		case "options":
 			ok = tomlStringMap(v, &m.Options)
+		case "selinux":
+			ok = tomlString(v, &m.SELinux)
 		}
 		if !ok {
 			return false

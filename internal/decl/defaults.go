@@ -12,6 +12,9 @@ const (
 	DefaultRestart     = "always"
 	DefaultLogDriver   = "journald"
 	DefaultStopTimeout = 10 * time.Second
+	// DefaultStartTimeout covers a first image pull and an init system's
+	// boot.
+	DefaultStartTimeout = 300 * time.Second
 	// DefaultKeepSnapshots is how many snapshots of a persistent app are kept.
 	DefaultKeepSnapshots = 3
 	DefaultProtocol      = "tcp"

@@ -61,6 +61,8 @@ var (
 	hostChars    = newSet("A-Za-z0-9-")
 	tagRest      = newSet("a-zA-Z0-9_.-")
 	bracketHost  = newSet("0-9a-fA-F:")
+	tzFirst      = newSet("A-Za-z0-9_+-")
+	tzRest       = newSet("A-Za-z0-9/_+-")
 )
 
 // isAppName: ^[a-z0-9][a-z0-9_-]{0,62}$
@@ -87,6 +89,28 @@ func isID(s string) bool { return word(s, idFirst, volumeRest, -1) }
 // isHostLabel: ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$
 func isHostLabel(s string) bool {
 	return len(s) <= 63 && word(s, alnum, hostChars, -1) && alnum[s[len(s)-1]]
+}
+
+// isTimeZone: ^[A-Za-z0-9_+-][A-Za-z0-9/_+-]{0,63}$ (an IANA zone name
+// such as Europe/Paris or Etc/GMT+5, or "local"; without '.', no ".."
+// can climb out of the zone directory).
+func isTimeZone(s string) bool { return word(s, tzFirst, tzRest, 63) }
+
+// isHostName: dot-separated host labels, at most 253 characters.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for {
+		label, rest, more := cut(s, '.')
+		if !isHostLabel(label) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		s = rest
+	}
 }
 
 // isTag: ^[\w][\w.-]{0,127}$

@@ -28,6 +28,8 @@ var matchers = []struct {
 	{"ref component", regexp.MustCompile(`^` + refComponent + `$`), isRefComponent},
 	{"ref domain", regexp.MustCompile(`^` + refDomain + `$`), isRefDomain},
 	{"tag", regexp.MustCompile(`^` + refTag + `$`), isTag},
+	{"time zone", regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9/_+-]{0,63}$`), isTimeZone},
+	{"host name", regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?))*$`), isHostName}, // seeds are shorter than its 253 bytes
 	{"digest", regexp.MustCompile(`^` + refDigest + `$`), isDigest},
 }
 
@@ -39,7 +41,7 @@ var matchSeeds = []string{
 	"SIGRTMIN-", "SIGRTMIN+", "SIGRTMID", "docker.io", "localhost:5000", "[::1]:5000", "[::1]", "[]", "[::1]:", "a-.b",
 	"registry.example.com:5000", "a:b", "sha256:0123456789abcdef0123456789abcdef", "sha256:0123456789abcdef0123456789abcde",
 	"sha256+b64.x_y-z:0123456789abcdef0123456789abcdef0123", "1sha:0123456789abcdef0123456789abcdef", "s-:00000000000000000000000000000000",
-	"latest", "1.27", "_x", ".x", "x.y-z_", "ab\n", "a\x00",
+	"latest", "1.27", "Europe/Paris", "Etc/GMT+5", "/etc/passwd", "../x", "a.b.c", "a..b.", ".a", "_x", ".x", "x.y-z_", "ab\n", "a\x00",
 }
 
 func TestMatchersMatchTheirPatterns(t *testing.T) {

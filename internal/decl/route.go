@@ -36,7 +36,7 @@ func (a *App) SystemRoute() (route, why string) {
 	if need := a.needsManyIDs(); need != "" {
 		return RouteStatic, need + " needs more than one id"
 	}
-	return RouteDynamic, "one id is enough (no systemd, userns, id maps or non-root user)"
+	return RouteDynamic, "one id is enough (no systemd, userns, id maps, non-root user or supplementary group)"
 }
 
 // needsManyIDs names the setting that makes an app need a user namespace
@@ -52,6 +52,13 @@ func (a *App) needsManyIDs() string {
 		return "uid_map/gid_map"
 	case a.User != "" && a.User != "0" && a.User != "root":
 		return fmt.Sprintf("user = %q", a.User)
+	}
+	for _, g := range a.GroupAdd {
+		// keep-groups keeps the groups of the user running podman,
+		// which need no mapping.
+		if g != "0" && g != "root" && g != "keep-groups" {
+			return fmt.Sprintf("group_add = [%q]", g)
+		}
 	}
 	return ""
 }

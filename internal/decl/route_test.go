@@ -16,6 +16,8 @@ func TestSystemRoute(t *testing.T) {
 		{img + "uid_map = [\"0:1:100\"]\ngid_map = [\"0:1:100\"]\n", RouteStatic, "uid_map/gid_map"},
 		{img + "user = \"101\"\n", RouteStatic, `user = "101"`},
 		{img + "user = \"root\"\n", RouteDynamic, "one id is enough"},
+		{img + "group_add = [\"root\", \"video\"]\n", RouteStatic, `group_add = ["video"]`},
+		{img + "group_add = [\"keep-groups\"]\n", RouteDynamic, "one id is enough"},
 		{img + "systemd = true\nsystem_user = \"static\"\n", RouteStatic, `system_user = "static"`},
 		{img + "system_user = \"static\"\n", RouteStatic, `system_user = "static"`},
 	} {

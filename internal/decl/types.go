@@ -45,9 +45,16 @@ type App struct {
 	Hostname string   `toml:"hostname"`
 	Network  string   `toml:"network"` // "" (podman's default), none, host, slirp4netns, pasta, bridge, private, or a network name
 	DNS      []string `toml:"dns"`
+	// AddHost are extra /etc/hosts entries, "HOST:IP" (IPv6 without
+	// brackets).
+	AddHost []string `toml:"add_host"`
+	// NetworkAliases are more names the container has on its podman
+	// network (network must name one).
+	NetworkAliases []string `toml:"network_aliases"`
 
-	User            string            `toml:"user"`  // user inside the container (name or id)
-	Group           string            `toml:"group"` // group inside the container (name or id)
+	User            string            `toml:"user"`      // user inside the container (name or id)
+	Group           string            `toml:"group"`     // group inside the container (name or id)
+	GroupAdd        []string          `toml:"group_add"` // supplementary groups (names or ids), or "keep-groups"
 	UserNS          string            `toml:"userns"`
 	UIDMap          []string          `toml:"uid_map"` // "container:host:size", host relative to the user's range
 	GIDMap          []string          `toml:"gid_map"`
@@ -76,6 +83,14 @@ type App struct {
 	// systemd mode, so that the init system's boot messages reach the
 	// journal.
 	TTY bool `toml:"tty"`
+	// Init runs a tiny init (podman --init) as PID 1, which forwards
+	// signals and reaps zombies; not with systemd.
+	Init bool `toml:"init"`
+	// TZ is the container's time zone: an IANA name such as
+	// "Europe/Paris", or "local" for the host's.
+	TZ string `toml:"tz"`
+	// ShmSize is the size of /dev/shm, written like resources.memory.
+	ShmSize string `toml:"shm_size"`
 
 	Health    *Health   `toml:"health"`
 	Resources Resources `toml:"resources"`
@@ -84,7 +99,11 @@ type App struct {
 	StopSignal  string            `toml:"stop_signal"`  // default: the image's STOPSIGNAL; SIGRTMIN+3 in systemd mode
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Labels      map[string]string `toml:"labels"`
-	LogDriver   string            `toml:"log_driver"` // journald (default), k8s-file, json-file, passthrough, none
+	LogDriver   string            `toml:"log_driver"`  // journald (default), k8s-file, json-file, passthrough, none
+	LogOptions  map[string]string `toml:"log_options"` // the log driver's options (podman --log-opt)
+	// StartTimeout is how long systemd waits for the app to start (unit
+	// TimeoutStartSec=); nil means DefaultStartTimeout.
+	StartTimeout *Duration `toml:"start_timeout"`
 
 	After    []string `toml:"after"`    // apps to start after
 	Requires []string `toml:"requires"` // apps this one cannot run without (implies after)
@@ -131,6 +150,7 @@ type Volume struct {
 	ReadOnly bool              `toml:"read_only"`
 	Driver   string            `toml:"driver"` // default local
 	Options  map[string]string `toml:"options"`
+	SELinux  string            `toml:"selinux"` // "", "shared" (z) or "private" (Z) relabel
 }
 
 // Bind mounts a host path. Source may be relative to the declaration's

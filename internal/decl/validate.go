@@ -98,6 +98,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.mounts()
 	v.identity()
 	v.network()
+	v.runOptions()
 	v.lifecycle()
 	v.health()
 	v.resources()
@@ -223,6 +224,7 @@ func scanStrings(a *App) (total int, suspect bool) {
 		c.str(m.Target)
 		c.str(m.Driver)
 		c.dict(m.Options)
+		c.str(m.SELinux)
 	}
 	for _, b := range a.Binds {
 		c.str(b.Source)
@@ -236,8 +238,11 @@ func scanStrings(a *App) (total int, suspect bool) {
 	c.str(a.Hostname)
 	c.str(a.Network)
 	c.strs(a.DNS)
+	c.strs(a.AddHost)
+	c.strs(a.NetworkAliases)
 	c.str(a.User)
 	c.str(a.Group)
+	c.strs(a.GroupAdd)
 	c.str(a.UserNS)
 	c.strs(a.UIDMap)
 	c.strs(a.GIDMap)
@@ -246,6 +251,8 @@ func scanStrings(a *App) (total int, suspect bool) {
 	c.strs(a.Devices)
 	c.dict(a.Sysctls)
 	c.dict(a.Ulimits)
+	c.str(a.TZ)
+	c.str(a.ShmSize)
 	if h := a.Health; h != nil {
 		c.strs(h.Cmd)
 		c.str(h.OnFailure)
@@ -255,6 +262,7 @@ func scanStrings(a *App) (total int, suspect bool) {
 	c.str(a.StopSignal)
 	c.dict(a.Labels)
 	c.str(a.LogDriver)
+	c.dict(a.LogOptions)
 	c.strs(a.After)
 	c.strs(a.Requires)
 	c.strs(a.Wants)
@@ -425,6 +433,9 @@ func (v *validator) mounts() {
 				v.errf(key+".options."+k, "driver option name %q is invalid", k)
 			}
 		}
+		if !volumeRelabels[m.SELinux] {
+			v.errf(key+".selinux", "use \"private\" (a label for this container only, like :Z), \"shared\" (a label all containers may use, like :z) or leave it out")
+		}
 	}
 	for i, b := range a.Binds {
 		key := indexed("binds", i)
@@ -514,7 +525,7 @@ func (v *validator) network() {
 	switch {
 	case hasOpts && !podmanNetworks[mode]:
 		v.errf("network", "only slirp4netns and pasta take options after ':'")
-	case builtinNets[mode]:
+	case !a.NamedNetwork():
 	case !isVolumeName(a.Network):
 		v.errf("network", "network name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", a.Network)
 	}
@@ -626,14 +637,19 @@ func (v *validator) kv(field string, m map[string]string, valid func(string) boo
 }
 
 // MemoryBytes parses Memory ("512m", "2g", "1048576") into bytes.
-func (r Resources) MemoryBytes() (int64, error) {
-	number, unit, ok := splitMemory(strings.ToLower(r.Memory))
+func (r Resources) MemoryBytes() (int64, error) { return ParseSize(r.Memory) }
+
+// ParseSize parses a size as podman writes them ("512m", "2g", "1048576":
+// a whole number with an optional unit b, k, m or g, powers of 1024) into
+// bytes.
+func ParseSize(s string) (int64, error) {
+	number, unit, ok := splitMemory(strings.ToLower(s))
 	if !ok {
-		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", r.Memory)
+		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", s)
 	}
 	n, err := strconv.ParseInt(number, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is too large", r.Memory)
+		return 0, fmt.Errorf("%q is too large", s)
 	}
 	var shift uint
 	switch unit {
@@ -645,7 +661,7 @@ func (r Resources) MemoryBytes() (int64, error) {
 		shift = 30
 	}
 	if n > (1<<62)>>shift {
-		return 0, fmt.Errorf("%q is too large", r.Memory)
+		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n << shift, nil
 }

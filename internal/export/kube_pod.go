@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,7 @@ func (k *kubeApp) podSpec(envFiles map[string][]byte) (*corev1.PodSpec, error) {
 	if err := k.env(&c, envFiles); err != nil {
 		return nil, err
 	}
+	k.timezone(&c)
 	k.ports(&c)
 	k.volumes(&c, pod)
 	k.security(&c, pod)
@@ -201,6 +203,17 @@ func (k *kubeApp) security(c *corev1.Container, pod *corev1.PodSpec) {
 	}
 	if set {
 		c.SecurityContext = sc
+	}
+	for i, g := range a.GroupAdd {
+		id, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			k.w.warn(fmt.Sprintf("group_add[%d]", i), "Kubernetes takes numeric supplementary groups only: %q is not carried; add its id to supplementalGroups", g)
+			continue
+		}
+		if pod.SecurityContext == nil {
+			pod.SecurityContext = &corev1.PodSecurityContext{}
+		}
+		pod.SecurityContext.SupplementalGroups = append(pod.SecurityContext.SupplementalGroups, id)
 	}
 	switch a.UserNS {
 	case "", "host":
@@ -340,6 +353,18 @@ func (k *kubeApp) network(pod *corev1.PodSpec) {
 			k.w.warn("network", "on network %q other apps reach %s by its name, but it declares no ports, so no Service is written and that name does not resolve in a cluster: add a Service for the ports it listens on", a.Network, a.Name)
 		}
 	}
+	for _, h := range a.AddHost {
+		host, ip, _ := strings.Cut(h, ":")
+		i := slices.IndexFunc(pod.HostAliases, func(ha corev1.HostAlias) bool { return ha.IP == ip })
+		if i < 0 {
+			pod.HostAliases = append(pod.HostAliases, corev1.HostAlias{IP: ip})
+			i = len(pod.HostAliases) - 1
+		}
+		pod.HostAliases[i].Hostnames = append(pod.HostAliases[i].Hostnames, host)
+	}
+	if len(a.NetworkAliases) > 0 {
+		k.w.warn("network_aliases", "in a cluster other apps reach %s by its Service name only: %s are not carried; add Services of those names (selector %s=%s) to keep them", a.Name, strings.Join(a.NetworkAliases, ", "), LabelName, k.name)
+	}
 	if len(a.DNS) > 0 {
 		pod.DNSPolicy = corev1.DNSNone
 		pod.DNSConfig = &corev1.PodDNSConfig{Nameservers: a.DNS}
@@ -372,8 +397,34 @@ func (k *kubeApp) lifecycle() {
 	if a.LogDriver != "" && a.LogDriver != "journald" {
 		k.w.warn("log_driver", "the cluster collects the container's output itself; %q is not carried", a.LogDriver)
 	}
+	if len(a.LogOptions) > 0 {
+		k.w.warn("log_options", "the cluster collects the container's output itself; log options are not carried")
+	}
+	if a.Init {
+		k.w.warn("init", "Kubernetes has no per-container init (shareProcessNamespace makes the pause container PID 1 for the whole pod, which is not the same); not carried: put an init such as tini in the image's entrypoint")
+	}
+	if a.StartTimeout != nil {
+		k.w.warn("start_timeout", "Kubernetes has no start timeout for a container (a startupProbe needs a check to run); not carried")
+	}
 	if len(a.PodmanArgs) > 0 {
 		k.w.warn("podman_args", "podman arguments have no Kubernetes form; not carried: %s", strings.Join(a.PodmanArgs, " "))
+	}
+}
+
+// timezone carries tz as the TZ variable, which the C library and most
+// runtimes read; podman --tz gives the container the zone's file instead,
+// so the variable helps only where the image has time zone data.
+func (k *kubeApp) timezone(c *corev1.Container) {
+	a := k.a
+	switch {
+	case a.TZ == "":
+	case a.TZ == "local":
+		k.w.warn("tz", "a cluster has no host time zone to share: \"local\" is not carried; set tz to a zone name")
+	case slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "TZ" }):
+		k.w.warn("tz", "the environment sets TZ already: %q is not carried", a.TZ)
+	default:
+		c.Env = append(c.Env, corev1.EnvVar{Name: "TZ", Value: a.TZ})
+		k.w.warn("tz", "written as the TZ variable, which takes effect only where the image has time zone data (podman --tz gives the container the zone's file)")
 	}
 }
 

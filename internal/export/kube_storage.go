@@ -61,6 +61,11 @@ func (k *kubeApp) volumes(c *corev1.Container, pod *corev1.PodSpec) {
 		}
 		add(v.Name, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: v.ReadOnly}}, v.Target, v.ReadOnly)
 	}
+	for i, v := range a.Volumes {
+		if v.SELinux != "" {
+			k.w.warn(fmt.Sprintf("volumes[%d].selinux", i), "SELinux relabelling has no Kubernetes form (the runtime labels volumes); not carried")
+		}
+	}
 	for i, b := range a.Binds {
 		key := fmt.Sprintf("binds[%d]", i)
 		k.w.warn(key, "written as hostPath %s: a cluster mounts that path of whichever node runs the pod, not this host's; copy the data into a volume (a PersistentVolumeClaim) there", b.Source)
@@ -82,6 +87,15 @@ func (k *kubeApp) volumes(c *corev1.Container, pod *corev1.PodSpec) {
 		}
 		ed.SizeLimit = k.tmpfsOptions(fmt.Sprintf("tmpfs[%d].options", i), rest)
 		add("tmpfs"+t.Target, corev1.VolumeSource{EmptyDir: ed}, t.Target, ro)
+	}
+	if a.ShmSize != "" {
+		// A pod's /dev/shm is the runtime's 64 MiB; a memory-backed
+		// emptyDir mounted over it is the usual way to size it.
+		ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+		if n, ok := parseSize(a.ShmSize); ok {
+			ed.SizeLimit = resource.NewQuantity(n, resource.BinarySI)
+		}
+		add("shm", corev1.VolumeSource{EmptyDir: ed}, "/dev/shm", false)
 	}
 }
 

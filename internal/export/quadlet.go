@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/podman"
 	"github.com/ynhd/ynhd/internal/units"
 )
 
@@ -23,7 +24,10 @@ type QuadletOptions struct {
 // network (each written once, whichever app uses it first). The keys are
 // those of podman-systemd.unit(5) as of podman 5; the files keep ynhd's
 // names (ContainerName, VolumeName, NetworkName), so apps still reach
-// each other by app name. Warnings name what Quadlet does not do.
+// each other by app name. Warnings name what Quadlet does not do. Some
+// keys are younger than podman 5.0: GroupAdd, LogOpt and NetworkAlias
+// came with 5.2, AddHost with 5.3; each is written only for the
+// declaration key that needs it.
 func Quadlet(in Input, o QuadletOptions) ([]File, decl.Diagnostics, error) {
 	if o.WantedBy == "" {
 		o.WantedBy = "default.target"
@@ -106,7 +110,7 @@ func (q *quadletApp) container() ([]byte, error) {
 
 	s := q.u.Section("Service")
 	s.Raw("Restart", a.Restart)
-	s.Raw("TimeoutStartSec", "300")
+	s.Raw("TimeoutStartSec", strconv.Itoa(podman.StartSeconds(a)))
 	for _, d := range a.RequiresHealthy {
 		s.Exec("ExecStartPre", "", units.Lits(units.DefaultPodman, "healthcheck", "run", d)...)
 	}
@@ -140,6 +144,9 @@ func (q *quadletApp) identity(c *units.Section) {
 	for _, m := range a.GIDMap {
 		c.Text("GIDMap", m)
 	}
+	for _, g := range a.GroupAdd {
+		c.Text("GroupAdd", g)
+	}
 }
 
 func (q *quadletApp) process(c *units.Section) {
@@ -151,6 +158,12 @@ func (q *quadletApp) process(c *units.Section) {
 	}
 	if a.TTY {
 		c.Raw("PodmanArgs", "--tty")
+	}
+	if a.Init {
+		c.Raw("RunInit", "true")
+	}
+	if a.TZ != "" {
+		c.Text("Timezone", a.TZ)
 	}
 	if a.Persistent {
 		q.w.warn("persistent", "a Quadlet container is created afresh at every start (podman run --rm --replace): what %s keeps outside volumes is lost there; move it into volumes first", a.Name)
@@ -192,6 +205,9 @@ func (q *quadletApp) process(c *units.Section) {
 	if a.LogDriver != "" {
 		c.Raw("LogDriver", a.LogDriver)
 	}
+	for _, k := range sortedKeys(a.LogOptions) {
+		c.Raw("LogOpt", args(k+"="+a.LogOptions[k]))
+	}
 }
 
 // mounts writes Volume= for named volumes (each with its .volume file)
@@ -199,8 +215,15 @@ func (q *quadletApp) process(c *units.Section) {
 func (q *quadletApp) mounts(c *units.Section) {
 	for _, v := range q.a.Volumes {
 		spec := v.Name + ".volume:" + v.Target
+		var opts []string
 		if v.ReadOnly {
-			spec += ":ro"
+			opts = append(opts, "ro")
+		}
+		if v.SELinux != "" {
+			opts = append(opts, podman.VolumeRelabel(v.SELinux))
+		}
+		if len(opts) > 0 {
+			spec += ":" + strings.Join(opts, ",")
 		}
 		c.Text("Volume", spec)
 		q.volumeFile(v)
@@ -225,6 +248,9 @@ func (q *quadletApp) mounts(c *units.Section) {
 			spec += ":" + strings.Join(t.Options, ",")
 		}
 		c.Text("Tmpfs", spec)
+	}
+	if q.a.ShmSize != "" {
+		c.Raw("ShmSize", strings.ToLower(q.a.ShmSize))
 	}
 }
 
@@ -266,6 +292,12 @@ func (q *quadletApp) network(c *units.Section) {
 	}
 	for _, d := range a.DNS {
 		c.Text("DNS", d)
+	}
+	for _, h := range a.AddHost {
+		c.Text("AddHost", h)
+	}
+	for _, al := range a.NetworkAliases {
+		c.Text("NetworkAlias", al)
 	}
 }
 

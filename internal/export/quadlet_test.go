@@ -12,13 +12,13 @@ import (
 // for the sections Quadlet reads, limited to the ones an export may write.
 // A key outside this table would make Quadlet refuse the file.
 var quadletKeys = map[string]map[string]bool{
-	"Container": set("AddCapability", "AddDevice", "ContainerName", "DNS", "DropCapability",
-		"Entrypoint", "Environment", "EnvironmentFile", "Exec", "GIDMap", "Group",
+	"Container": set("AddCapability", "AddDevice", "AddHost", "ContainerName", "DNS", "DropCapability",
+		"Entrypoint", "Environment", "EnvironmentFile", "Exec", "GIDMap", "Group", "GroupAdd",
 		"HealthCmd", "HealthInterval", "HealthOnFailure", "HealthRetries", "HealthStartPeriod",
-		"HealthTimeout", "HostName", "Image", "Label", "LogDriver", "Memory", "Network",
-		"NoNewPrivileges", "Notify", "PidsLimit", "PodmanArgs", "PublishPort", "Pull", "ReadOnly",
-		"StopSignal", "StopTimeout", "Sysctl", "Tmpfs", "UIDMap", "Ulimit", "User", "UserNS",
-		"Volume", "WorkingDir"),
+		"HealthTimeout", "HostName", "Image", "Label", "LogDriver", "LogOpt", "Memory", "Network",
+		"NetworkAlias", "NoNewPrivileges", "Notify", "PidsLimit", "PodmanArgs", "PublishPort", "Pull",
+		"ReadOnly", "RunInit", "ShmSize", "StopSignal", "StopTimeout", "Sysctl", "Timezone", "Tmpfs",
+		"UIDMap", "Ulimit", "User", "UserNS", "Volume", "WorkingDir"),
 	"Volume":  set("Device", "Driver", "Options", "PodmanArgs", "Type", "VolumeName"),
 	"Network": set("NetworkName"),
 	// Sections systemd reads itself.

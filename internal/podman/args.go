@@ -125,6 +125,9 @@ func identityFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, m := range a.GIDMap {
 		args = append(args, "--gidmap="+m)
 	}
+	for _, g := range a.GroupAdd {
+		args = append(args, "--group-add="+g)
+	}
 	return args
 }
 
@@ -134,6 +137,12 @@ func processFlags(args []string, a *decl.App, _ RunOptions) []string {
 	}
 	if a.Workdir != "" {
 		args = append(args, "--workdir="+a.Workdir)
+	}
+	if a.Init {
+		args = append(args, "--init")
+	}
+	if a.TZ != "" {
+		args = append(args, "--tz="+a.TZ)
 	}
 	return args
 }
@@ -168,6 +177,12 @@ func portFlags(args []string, a *decl.App, _ RunOptions) []string {
 
 func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
 	for _, v := range a.Volumes {
+		if v.SELinux != "" {
+			// podman 4.3's --mount type=volume takes no relabel option
+			// (4.6 added it); --volume takes z and Z for named volumes.
+			args = append(args, "--volume="+volumeSpec(v))
+			continue
+		}
 		spec := "type=volume,source=" + v.Name + ",destination=" + v.Target
 		if v.ReadOnly {
 			spec += ",ro=true"
@@ -195,7 +210,31 @@ func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
 		}
 		args = append(args, "--tmpfs="+spec)
 	}
+	if a.ShmSize != "" {
+		args = append(args, "--shm-size="+strings.ToLower(a.ShmSize))
+	}
 	return args
+}
+
+// VolumeRelabel is the --volume option of a volume's selinux value: Z
+// (private) or z (shared).
+func VolumeRelabel(selinux string) string {
+	switch selinux {
+	case "private":
+		return "Z"
+	case "shared":
+		return "z"
+	}
+	return ""
+}
+
+// volumeSpec is NAME:TARGET:OPTIONS for --volume.
+func volumeSpec(v decl.Volume) string {
+	spec := v.Name + ":" + v.Target + ":"
+	if v.ReadOnly {
+		spec += "ro,"
+	}
+	return spec + VolumeRelabel(v.SELinux)
 }
 
 func networkFlags(args []string, a *decl.App, _ RunOptions) []string {
@@ -204,6 +243,12 @@ func networkFlags(args []string, a *decl.App, _ RunOptions) []string {
 	}
 	for _, d := range a.DNS {
 		args = append(args, "--dns="+d)
+	}
+	for _, h := range a.AddHost {
+		args = append(args, "--add-host="+h)
+	}
+	for _, al := range a.NetworkAliases {
+		args = append(args, "--network-alias="+al)
 	}
 	return args
 }
@@ -283,6 +328,9 @@ func lifecycleFlags(args []string, a *decl.App, _ RunOptions) []string {
 	}
 	args = append(args, "--stop-timeout="+strconv.Itoa(StopSeconds(a)))
 	args = append(args, "--log-driver="+a.LogDriver)
+	for _, k := range sortedKeys(a.LogOptions) {
+		args = append(args, "--log-opt="+k+"="+a.LogOptions[k])
+	}
 	switch {
 	case a.Build != nil:
 		args = append(args, "--pull=never") // built locally, never pulled
@@ -306,6 +354,16 @@ func StopSeconds(a *decl.App) int {
 	return max(s, 0)
 }
 
+// StartSeconds is how long systemd waits for the app to start, in whole
+// seconds, rounded up: start_timeout or decl.DefaultStartTimeout.
+func StartSeconds(a *decl.App) int {
+	d := decl.DefaultStartTimeout
+	if a.StartTimeout != nil {
+		d = a.StartTimeout.Duration
+	}
+	return max(int((d+999_999_999)/1_000_000_000), 0)
+}
+
 // VolumeCreateArgs returns the `podman volume create` arguments (after
 // "create") that make v exist with its driver and options. podman 4.3 has no
 // --ignore: on an existing volume the command fails without touching it or
@@ -324,14 +382,7 @@ func VolumeCreateArgs(v decl.Volume) []string {
 
 // NeedsNetwork reports whether app names a network that must exist before
 // it starts (not one of podman's built-in modes).
-func NeedsNetwork(a *decl.App) bool {
-	mode, _, _ := strings.Cut(a.Network, ":")
-	switch mode {
-	case "", "none", "host", "slirp4netns", "pasta", "bridge", "private":
-		return false
-	}
-	return true
-}
+func NeedsNetwork(a *decl.App) bool { return a.NamedNetwork() }
 
 // jsonArray writes argv as a JSON array of strings, exactly as
 // encoding/json marshals a []string (HTML-safe escapes included), without

@@ -54,8 +54,6 @@ const (
 
 // Timeouts that are not derived from the declaration.
 const (
-	// startTimeout covers a first image pull and an init system's boot.
-	startTimeout = "300"
 	// stopSlack is added to the app's stop timeout: podman needs it to
 	// kill, clean up and remove the container after the grace period.
 	stopSlack  = 30
@@ -113,12 +111,12 @@ func RenderBytes(a *decl.App, o Options) ([]byte, error) {
 // that RenderBytes allocates it once.
 func unitSizeHint(a *decl.App) int {
 	n := 1536 + 2*len(a.File) + len(a.Description) + sealLen
-	for _, ss := range [][]string{a.Command, a.Entrypoint, a.PodmanArgs, a.EnvFiles, a.DNS, a.CapAdd, a.CapDrop, a.Devices} {
+	for _, ss := range [][]string{a.Command, a.Entrypoint, a.PodmanArgs, a.EnvFiles, a.DNS, a.CapAdd, a.CapDrop, a.Devices, a.GroupAdd, a.AddHost, a.NetworkAliases} {
 		for _, s := range ss {
 			n += len(s) + 16
 		}
 	}
-	for _, m := range []map[string]string{a.Env, a.Labels, a.Sysctls, a.Ulimits} {
+	for _, m := range []map[string]string{a.Env, a.Labels, a.Sysctls, a.Ulimits, a.LogOptions} {
 		for k, v := range m {
 			n += len(k) + len(v) + 16
 		}
@@ -323,7 +321,7 @@ func (r *renderer) serviceSection() {
 	r.raw("SuccessExitStatus", "137 143")
 	r.raw("Restart", a.Restart)
 	r.raw("RestartSec", restartSec)
-	r.raw("TimeoutStartSec", startTimeout)
+	r.raw("TimeoutStartSec", strconv.Itoa(podman.StartSeconds(a)))
 	stop := podman.StopSeconds(a)
 	r.raw("TimeoutStopSec", strconv.Itoa(stop+stopSlack))
 
