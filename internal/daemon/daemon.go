@@ -245,7 +245,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			s.due("background work ended", time.Now())
 		case <-s.c():
 			reason := s.take()
-			if (reason == "unit state changed" || reason == "unit signal") && d.sig.seenAlready(d.rec.Seen()) {
+			if unitReason(reason) && d.sig.seenAlready(d.rec.Seen()) {
 				log.Debug("unit signals show what the last pass saw; no pass")
 				continue
 			}
@@ -420,10 +420,22 @@ func (s *schedule) due(reason string, when time.Time) {
 	if when.IsZero() {
 		return
 	}
-	if s.at.IsZero() || when.Before(s.at) {
+	switch {
+	case s.at.IsZero() || when.Before(s.at):
+		if !s.at.IsZero() && unitReason(reason) && !unitReason(s.reason) {
+			reason = s.reason // a pass owed for another reason is never skipped
+		}
 		s.at, s.reason = when, reason
+	case unitReason(s.reason) && !unitReason(reason):
+		// The pass already due runs for this reason too, and must not be
+		// skipped as one that only follows unit signals.
+		s.reason = reason
 	}
 }
+
+// unitReason reports whether a pass is due only because of unit signals
+// (such a pass is skipped when the signals show what the last pass saw).
+func unitReason(r string) bool { return r == "unit state changed" || r == "unit signal" }
 
 func (s *schedule) c() <-chan time.Time {
 	if s.at.IsZero() {

@@ -185,3 +185,22 @@ func TestCloseWatch(t *testing.T) {
 	}
 	quiet("a declaration only read")
 }
+
+// TestScheduleUnitReasonsYield: a pass due for unit signals that is also
+// owed for another reason (the timer, a file) carries that reason, so it
+// is never skipped as signals the last pass saw.
+func TestScheduleUnitReasonsYield(t *testing.T) {
+	now := time.Now()
+	var s schedule
+	s.due("unit state changed", now.Add(time.Second))
+	s.due("timer", now.Add(2*time.Second))
+	if s.reason != "timer" || !s.at.Equal(now.Add(time.Second)) {
+		t.Errorf("got %q at %v", s.reason, s.at.Sub(now))
+	}
+	var s2 schedule
+	s2.due("files changed", now.Add(time.Second))
+	s2.due("unit signal", now)
+	if s2.reason != "files changed" || !s2.at.Equal(now) {
+		t.Errorf("got %q at %v", s2.reason, s2.at.Sub(now))
+	}
+}
