@@ -222,3 +222,21 @@ func TestStorageWithoutAPI(t *testing.T) {
 		t.Errorf("podman left alone for %v after an error", d)
 	}
 }
+
+// TestMissingImageAskedAgain: an image podman lacked (pull = "never") is
+// looked for again soon, not only when podman's view is 10 minutes old.
+func TestMissingImageAskedAgain(t *testing.T) {
+	e := newEnv(t)
+	pod := newFakePodman()
+	e.r.SetPodman(pod)
+	e.declare("local", "image = \"localhost/mine:1\"\npull = \"never\"\n")
+	if st := e.pass(); !strings.Contains(appStatus(st, "local").Problem, "not in local storage") {
+		t.Fatalf("missing image not reported: %+v", appStatus(st, "local"))
+	}
+	pod.images["localhost/mine:1"] = podman.Image{ID: "x"}
+	e.now = e.now.Add(podProblemRefresh + time.Second)
+	e.pass()
+	if u := e.fake.unit("local.service"); u.active != "active" {
+		t.Errorf("the app did not start once its image was there: %s", u.active)
+	}
+}

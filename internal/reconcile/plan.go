@@ -83,6 +83,10 @@ type Problem struct {
 	// Waiting is set when the app waits for something ynhd is doing
 	// (a pull or build in the background, a retry's backoff).
 	Waiting bool
+	// FromPodman is set when the problem comes from what podman said (an
+	// image it does not have, a container's labels): a pass planned from
+	// what it said earlier asks it again soon.
+	FromPodman bool
 }
 
 // Plan is the sorted list of actions one pass takes, plus the problems it
@@ -366,7 +370,7 @@ func planKeep(p *Plan, in *Input, d Desired, o *Observed) bool {
 		p.add(act)
 		return true
 	case c.Base != d.Keep.Base:
-		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+		p.Problems = append(p.Problems, Problem{App: d.App, FromPodman: true, Message: fmt.Sprintf(
 			"pending: image %s is declared, the container keeps its state on %s; `ynhd recreate %s` applies it after a snapshot", d.Keep.Base, c.Base, d.App)})
 		return false
 	case c.Config != d.Keep.Config:

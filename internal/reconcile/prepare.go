@@ -66,7 +66,7 @@ func planImage(p *Plan, d Desired, w *World) (ok, replace bool) {
 		c, running := w.Containers[d.App]
 		return true, running && c.State == "running" && c.ImageID != "" && c.ImageID != img.ID
 	case d.Decl.Pull == "never":
-		p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf(
+		p.Problems = append(p.Problems, Problem{App: d.App, FromPodman: true, Message: fmt.Sprintf(
 			"image %s is not in local storage and pull = \"never\"; build or load it, or allow pulling", ref)})
 		return false, false
 	case isShortName(d.Decl.ImageRef()):

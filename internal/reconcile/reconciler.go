@@ -340,6 +340,10 @@ const (
 	podRetryAfter     = 30 * time.Second
 	// podErrorRetryAfter is the wait after podman answered with an error.
 	podErrorRetryAfter = 3 * time.Second
+	// podProblemRefresh is how old podman's answer may be when a problem
+	// comes from it (an image it lacked, a container's labels): a person
+	// fixing it (podman load, ynhd recreate) is seen this soon.
+	podProblemRefresh = 15 * time.Second
 )
 
 // plan observes and plans. acting is set for a pass, which may also
@@ -535,6 +539,11 @@ func (r *Reconciler) needPodman(in Input) bool {
 	p := MakePlan(in)
 	if p.Waiting {
 		return true
+	}
+	for _, pr := range p.Problems {
+		if pr.FromPodman && r.now().Sub(r.podSeen) > podProblemRefresh {
+			return true
+		}
 	}
 	for _, a := range p.Actions {
 		switch a.Op {
