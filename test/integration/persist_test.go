@@ -232,3 +232,29 @@ func TestShippedYunohost(t *testing.T) {
 		t.Errorf("a restart replaced the kept container: %s -> %s", first.ID, again.ID)
 	}
 }
+
+// TestImportRunRuns: a `podman run` line from the docs, imported into the
+// declarations directory, runs as declared.
+func TestImportRunRuns(t *testing.T) {
+	ensureDaemon(t)
+	t.Cleanup(func() {
+		undeclare(t, "imp-run")
+		testenv.PodmanErr("volume", "rm", "--force", "imp_tmp")
+	})
+	out, err := exec.Command(ynhdBin(t), "import", "run", "--", "podman", "run", "-d", "--name", "imp-run", "-h", "x250.home", "--cap-add=NET_ADMIN",
+		"--mount", "type=volume,source=imp_tmp,target=/tmp", "-e", "WORD=imported", "--stop-timeout", "1",
+		testenv.BusyboxImage, "sh", "-c", "echo $WORD > /tmp/w; exec sleep 100000").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "wrote ") {
+		t.Fatalf("ynhd import run: %v\n%s", err, out)
+	}
+	c := waitContainer(t, "imp-run", "running", anyCtr)
+	if !slices.Contains(c.Env, "WORD=imported") {
+		t.Errorf("env: %v", c.Env)
+	}
+	if h, _ := testenv.PodmanErr("exec", "imp-run", "hostname"); h != "x250.home" {
+		t.Errorf("hostname = %q", h)
+	}
+	if w, _ := testenv.PodmanErr("exec", "imp-run", "cat", "/tmp/w"); w != "imported" {
+		t.Errorf("/tmp/w = %q", w)
+	}
+}
