@@ -1,6 +1,7 @@
 package decl
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,6 +38,37 @@ func IsDeclarationFile(name string) bool {
 // each file, its directory and its existing env files must also pass
 // CheckTrusted.
 func LoadFiles(files []string, host Host, home string) []*Loaded {
+	return LoadFilesCached(files, host, home, nil)
+}
+
+// FileCache keeps what LoadFilesCached made of each file's content, so
+// that a set in which one file changed decodes and validates only that
+// file (the checks across files still run over the whole set). Use one
+// cache with one host and home.
+type FileCache struct{ m map[string]cachedFile }
+
+type cachedFile struct {
+	data []byte
+	p    *Parsed
+	ds   Diagnostics
+}
+
+func (c *FileCache) get(f string) (cachedFile, bool) {
+	if c == nil {
+		return cachedFile{}, false
+	}
+	e, ok := c.m[f]
+	return e, ok
+}
+
+// LoadFilesCached is LoadFiles, reusing c's results for files whose
+// content did not change. c may be nil.
+func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Loaded {
+	var next map[string]cachedFile
+	if c != nil {
+		next = make(map[string]cachedFile, len(files))
+		defer func() { c.m = next }()
+	}
 	var out []*Loaded
 	known := map[string]bool{}
 	var parsed []*Parsed
@@ -54,19 +86,29 @@ func LoadFiles(files []string, host Host, home string) []*Loaded {
 			l.Diagnostics = Diagnostics{{File: f, Severity: Error, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
 			continue
 		}
-		p, ds := Decode(f, data, home)
-		l.Diagnostics = ds
-		if p == nil {
+		if e, ok := c.get(f); ok && bytes.Equal(e.data, data) {
+			next[f] = e
+			l.Parsed, l.Diagnostics = e.p, append(Diagnostics(nil), e.ds...)
+			if e.p != nil {
+				parsed = append(parsed, e.p)
+			}
 			continue
 		}
-		l.Parsed = p
-		// Unknown keys and a bad version do not stop validation: a person
-		// fixing a file wants every problem at once.
-		l.Diagnostics = append(l.Diagnostics, Validate(p, host)...)
-		if host.System {
-			l.Diagnostics = append(l.Diagnostics, trustedEnvFiles(p)...)
+		p, ds := Decode(f, data, home)
+		l.Diagnostics = ds
+		if p != nil {
+			l.Parsed = p
+			// Unknown keys and a bad version do not stop validation: a
+			// person fixing a file wants every problem at once.
+			l.Diagnostics = append(l.Diagnostics, Validate(p, host)...)
+			if host.System {
+				l.Diagnostics = append(l.Diagnostics, trustedEnvFiles(p)...)
+			}
+			parsed = append(parsed, p)
 		}
-		parsed = append(parsed, p)
+		if c != nil {
+			next[f] = cachedFile{data: data, p: p, ds: append(Diagnostics(nil), l.Diagnostics...)}
+		}
 	}
 	setDs := ValidateSet(parsed, known)
 	if host.System {

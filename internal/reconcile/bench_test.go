@@ -156,3 +156,39 @@ func BenchmarkIdlePass200(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPassOneRewritten200 measures a pass after one of 200
+// declarations was written again with the same content (a new inode):
+// only that file is read, decoded and rendered again.
+func BenchmarkPassOneRewritten200(b *testing.B) {
+	dir := b.TempDir()
+	fake := newFake()
+	r := New(Config{DeclDir: dir, Home: "/home/u", Mode: units.User}, fake, fake, zap.NewNop(), func() time.Time { return t0 })
+	src := []byte("version = 1\n" + busybox + "command = [\"sleep\", \"1d\"]\nenv = { A = \"1\" }\n")
+	for i := 0; i < 200; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("app%03d.toml", i)), src, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := r.Pass(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	one := filepath.Join(dir, "app007.toml")
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		if err := os.WriteFile(one+".tmp", src, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(one+".tmp", one); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if st, err := r.Pass(ctx); err != nil || st.LastPass.Actions != 0 {
+			b.Fatal(err, st.LastPass)
+		}
+	}
+}

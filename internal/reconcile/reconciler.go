@@ -59,6 +59,8 @@ type Reconciler struct {
 	written  sync.Map                             // unit name -> UnitHash of what ynhd last wrote ("" removed)
 	podSeen  time.Time                            // when
 	markers  map[string]markerMemo                // unit files' markers, by unit
+	files    decl.FileCache                       // declarations by content
+	renders  map[*decl.App][]byte                 // their units
 	seen     atomic.Pointer[map[string]UnitState] // declared units as the last pass saw them
 	dirErr   string                               // last error reading the declarations directory
 	last     []Desired                            // the last complete set of declarations
@@ -250,7 +252,10 @@ func (r *Reconciler) load() ([]Desired, error) {
 	}
 	r.lastKeys = keys
 	var out []Desired
-	for _, l := range decl.LoadFiles(files, r.cfg.Host, r.cfg.Home) {
+	// Only files whose content changed are decoded, validated and
+	// rendered again.
+	renders := make(map[*decl.App][]byte, len(files))
+	for _, l := range decl.LoadFilesCached(files, r.cfg.Host, r.cfg.Home, &r.files) {
 		d := Desired{App: l.Name, Unit: l.Name + ".service", Source: l.File}
 		if !l.OK() {
 			d.Problem = joinDiagnostics(l.Diagnostics.Errors())
@@ -258,7 +263,14 @@ func (r *Reconciler) load() ([]Desired, error) {
 			continue
 		}
 		app := l.Parsed.App
-		b, err := units.RenderBytes(app, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman})
+		b, ok := r.renders[app]
+		var err error
+		if !ok {
+			b, err = units.RenderBytes(app, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman})
+		}
+		if err == nil {
+			renders[app] = b
+		}
 		if err != nil {
 			d.Problem = err.Error()
 		} else {
@@ -277,7 +289,7 @@ func (r *Reconciler) load() ([]Desired, error) {
 		}
 		out = append(out, d)
 	}
-	r.last = out
+	r.last, r.renders = out, renders
 	return out, nil
 }
 
