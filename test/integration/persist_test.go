@@ -258,3 +258,26 @@ func TestImportRunRuns(t *testing.T) {
 		t.Errorf("/tmp/w = %q", w)
 	}
 }
+
+// TestCheckWarnsUndelegatedLimits: `ynhd check` of an app with a memory
+// limit warns exactly when this environment's user manager lacks the
+// memory controller (the app would fail to start), with the fix.
+func TestCheckWarnsUndelegatedLimits(t *testing.T) {
+	ensureDaemon(t)
+	dir := t.TempDir()
+	src := fmt.Sprintf("version = 1\nimage = %q\n\n[resources]\nmemory = \"64m\"\n", testenv.BusyboxImage)
+	if err := os.WriteFile(dir+"/lim.toml", []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(ynhdBin(t), "check", dir).CombinedOutput()
+	ctl, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+	if err != nil {
+		t.Skip("no cgroup v2 controllers to read:", err)
+	}
+	delegated := slices.Contains(strings.Fields(string(ctl)), "memory")
+	warned := strings.Contains(string(out), "does not delegate the memory controller") && strings.Contains(string(out), "Delegate=")
+	t.Logf("memory delegated here: %v", delegated)
+	if warned == delegated {
+		t.Errorf("memory delegated: %v; ynhd check warned: %v\n%s", delegated, warned, out)
+	}
+}

@@ -272,6 +272,12 @@ func TestLingering(t *testing.T) {
 	if out := as(`~/.local/bin/ynhd doctor 2>&1 || true`); strings.Contains(out, "loginctl enable-linger") {
 		t.Errorf("ynhd doctor still asks for lingering:\n%s", out)
 	}
+	// An app with a network waited for the system's network-online.target
+	// through the unit installed with ynhd, and went on.
+	if out := sh(t, `systemctl --user -M carol@ is-active ynhd-network-online.service || true`); out != "active" {
+		t.Errorf("ynhd-network-online.service is %q for an app with a network\n%s", out,
+			sh(t, `journalctl _UID=`+uid+` _SYSTEMD_USER_UNIT=ynhd-network-online.service -o cat | tail -5`))
+	}
 	// The manager runs with no session open at all.
 	if out := sh(t, `loginctl list-sessions --no-legend | grep -c carol || true`); out != "0" {
 		t.Errorf("carol has sessions: %s", out)
