@@ -75,6 +75,10 @@ Commands:
   import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...
                         a declaration from a podman (or docker) run command
                         line; each value not carried is named; exit 3 then
+  import container [--replace] NAME...
+                        the same from containers made by hand, from the
+                        command line podman recorded; --replace removes
+                        them (not their volumes) for ynhd to run the apps
   backup [--stop] APP [-o FILE]
                         one archive with the app's declaration, a snapshot
                         of its container (persistent apps) and its volumes

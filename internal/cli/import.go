@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/importer"
@@ -18,8 +22,11 @@ const exitCarriedWithNotes = 3
 
 // cmdImport turns other tools' descriptions into declarations.
 func cmdImport(args []string, e env) int {
+	if len(args) > 0 && args[0] == "container" {
+		return cmdImportContainer(args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...")
+		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...")
 		return exitUsage
 	}
 	var c commonFlags
@@ -51,13 +58,13 @@ func cmdImport(args []string, e env) int {
 	if dir == "" {
 		dir = c.declDir(e)
 	}
-	return writeImported(e, c, "import run", dir, []*importer.Decl{d}, *dry, *force)
+	return writeImported(e, c, "import run", dir, []*importer.Decl{d}, *dry, *force, nil)
 }
 
 // writeImported checks each declaration as ynhd would read it, prints
 // the notes, and writes the ones that check (atomically, never over an
 // existing file without force).
-func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, dry, force bool) int {
+func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, dry, force bool, before func(*importer.Decl) error) int {
 	written, notes := 0, 0
 	for _, d := range ds {
 		for _, n := range d.Notes {
@@ -99,6 +106,12 @@ func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, 
 			fmt.Fprintf(e.stderr, "ynhd %s: %v\n", verb, err)
 			continue
 		}
+		if before != nil {
+			if err := before(d); err != nil {
+				fmt.Fprintf(e.stderr, "ynhd %s: %s: %v; nothing written for it\n", verb, d.Name, err)
+				continue
+			}
+		}
 		if err := reconcile.WriteFileAtomic(file, data, 0o644); err != nil {
 			fmt.Fprintf(e.stderr, "ynhd %s: writing %s: %v\n", verb, file, err)
 			continue
@@ -113,4 +126,70 @@ func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, 
 		return exitCarriedWithNotes
 	}
 	return exitOK
+}
+
+// cmdImportContainer turns containers that exist in the user's podman
+// (made by hand) into declarations, from the command line podman
+// recorded when it created each. With --replace, ynhd takes them over:
+// each hand-made container is stopped and removed (its named volumes
+// stay) once its declaration is written, and the daemon starts its own.
+func cmdImportContainer(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("import container", e, &c)
+	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
+	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
+	force := fs.Bool("force", false, "replace existing declarations")
+	replace := fs.Bool("replace", false, "remove each imported container (not its volumes) so the daemon runs the app instead")
+	names, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(names) == 0 || c.system {
+		fmt.Fprintln(e.stderr, "usage: ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME... (user mode)")
+		return exitUsage
+	}
+	dir := *out
+	if dir == "" {
+		dir = c.declDir(e)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	k := userKeeper()
+	var ds []*importer.Decl
+	for _, name := range names {
+		argv, ok, err := k.CreateCommand(ctx, name)
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.stderr, "ynhd import container: %s: %v\n", name, err)
+			continue
+		case !ok:
+			fmt.Fprintf(e.stderr, "ynhd import container: no container named %q (podman ps -a lists them)\n", name)
+			continue
+		case len(argv) == 0:
+			fmt.Fprintf(e.stderr, "ynhd import container: podman recorded no command line for %s (made through its API?); write its declaration by hand\n", name)
+			continue
+		}
+		d, err := importer.Run(argv)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ynhd import container: %s: its command line %q: %v\n", name, strings.Join(argv, " "), err)
+			continue
+		}
+		d.Name = name
+		d.Source = "the container " + name + " (" + d.Source + ")"
+		d.Notes = slices.DeleteFunc(d.Notes, func(n importer.Note) bool { return n.Key == "--name" })
+		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return exitProblem
+	}
+	var before func(*importer.Decl) error
+	if *replace && !*dry {
+		// The hand-made container goes first: once the declaration is
+		// written the daemon starts the app under the same name.
+		before = func(d *importer.Decl) error {
+			fmt.Fprintf(e.stdout, "removing the hand-made container %s (its volumes stay); ynhd starts %s.service\n", d.Name, d.Name)
+			return k.RemoveKeepVolumes(ctx, d.Name, 30)
+		}
+	}
+	return writeImported(e, c, "import container", dir, ds, *dry, *force, before)
 }

@@ -2,6 +2,7 @@ package keep
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -58,4 +59,26 @@ func (p Podman) ExportVolume(ctx context.Context, name, file string) error {
 func (p Podman) ImportVolume(ctx context.Context, name, file string) error {
 	_, err := p.run(ctx, archiveTimeout, "volume", "import", name, file)
 	return err
+}
+
+// CreateCommand returns the command line a container was created with
+// (podman records it), and whether the container exists.
+func (p Podman) CreateCommand(ctx context.Context, name string) ([]string, bool, error) {
+	out, err := p.run(ctx, commandTimeout, "container", "inspect", "--format", "{{json .Config.CreateCommand}}", name)
+	if err != nil {
+		if pe, ok := err.(*Error); ok && strings.Contains(pe.Stderr, "no such container") {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	var argv []string
+	if err := json.Unmarshal(out, &argv); err != nil {
+		return nil, true, err
+	}
+	return argv, true, nil
+}
+
+// RemoveKeepVolumes stops and removes a container (not its volumes).
+func (p Podman) RemoveKeepVolumes(ctx context.Context, name string, stopSeconds int) error {
+	return p.Remove(ctx, name, stopSeconds)
 }

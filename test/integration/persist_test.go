@@ -281,3 +281,33 @@ func TestCheckWarnsUndelegatedLimits(t *testing.T) {
 		t.Errorf("memory delegated: %v; ynhd check warned: %v\n%s", delegated, warned, out)
 	}
 }
+
+// TestImportContainerReplace: a container made by hand, with data in a
+// named volume, imported with --replace: ynhd runs the app in its place
+// and the volume's data is still there.
+func TestImportContainerReplace(t *testing.T) {
+	ensureDaemon(t)
+	t.Cleanup(func() {
+		undeclare(t, "imp-hand")
+		testenv.PodmanErr("rm", "--force", "--ignore", "imp-hand")
+		testenv.PodmanErr("volume", "rm", "--force", "imp-hand-data")
+	})
+	testenv.Podman(t, "run", "-d", "--name", "imp-hand", "--network", "none", "-v", "imp-hand-data:/data", "-e", "WORD=hand",
+		testenv.BusyboxImage, "sh", "-c", "echo made-by-hand >> /data/log; exec sleep 100000")
+	testenv.WaitFor(t, 20*time.Second, 200*time.Millisecond, "the hand-made container's write", func() (bool, error) {
+		out, _ := testenv.PodmanErr("exec", "imp-hand", "cat", "/data/log")
+		return strings.Contains(out, "made-by-hand"), nil
+	})
+	hand, _ := current("imp-hand")
+	out, err := exec.Command(ynhdBin(t), "import", "container", "--replace", "imp-hand").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "wrote ") {
+		t.Fatalf("ynhd import container --replace: %v\n%s", err, out)
+	}
+	c := waitContainer(t, "imp-hand", "run by ynhd", func(c ctr) bool { return c.ID != hand.ID })
+	if !slices.Contains(c.Env, "WORD=hand") {
+		t.Errorf("env: %v", c.Env)
+	}
+	if log, _ := testenv.PodmanErr("exec", "imp-hand", "cat", "/data/log"); strings.Count(log, "made-by-hand") != 2 {
+		t.Errorf("the volume's data after the takeover: %q (want the hand-made line and ynhd's)", log)
+	}
+}
