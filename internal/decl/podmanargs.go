@@ -167,6 +167,9 @@ func (v *validator) podmanArgs() {
 				v.errf(key, "%s is set by ynhd and cannot be overridden; remove it", f.long())
 			case (f.name == "label") && strings.HasPrefix(f.value, reservedLabelPrefix):
 				v.errf(key, "labels starting with %q are set by ynhd; choose another name", reservedLabelPrefix)
+			case f.name == "log-opt" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(logOptValue(f, a.PodmanArgs, i))), "driver="):
+				// podman reads a log option "driver" as the log driver.
+				v.errf(key, "--log-opt=driver=... sets the log driver, which is the log_driver key; remove it")
 			default:
 				if !f.hasValue && i+1 < len(a.PodmanArgs) {
 					f.value = a.PodmanArgs[i+1] // --flag value, as two items
@@ -177,4 +180,13 @@ func (v *validator) podmanArgs() {
 			}
 		}
 	}
+}
+
+// logOptValue is the value of a --log-opt item, given as one item or as
+// the next one.
+func logOptValue(f podmanFlag, args []string, i int) string {
+	if f.hasValue || i+1 >= len(args) {
+		return f.value
+	}
+	return args[i+1]
 }

@@ -56,6 +56,8 @@ func TestPodmanArgsCannotSetGlobalFlags(t *testing.T) {
 		{[]string{"-r"}, "podman_args[0]: -r (--remote) is a global podman option"},
 		{[]string{"-ir"}, "podman_args[0]: -r (--remote) is a global podman option"},
 		{[]string{"--cgroup-manager", "systemd"}, "podman_args[0]: --cgroup-manager is a global podman option: ynhd sets how podman runs (storage, runtime, cgroup manager, events); remove it"},
+		{[]string{"--log-opt=driver=none"}, "podman_args[0]: --log-opt=driver=... sets the log driver, which is the log_driver key; remove it"},
+		{[]string{"--log-opt", "Driver=k8s-file"}, "podman_args[0]: --log-opt=driver=... sets the log driver, which is the log_driver key; remove it"},
 		{[]string{"--label=io.ynhd.app=other"}, `podman_args[0]: labels starting with "io.ynhd." are set by ynhd`},
 		{[]string{"-lio.ynhd.app=other"}, `podman_args[0]: labels starting with "io.ynhd." are set by ynhd`},
 	} {
