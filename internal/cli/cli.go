@@ -75,6 +75,9 @@ Commands:
   import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...
                         a declaration from a podman (or docker) run command
                         line; each value not carried is named; exit 3 then
+  import quadlet FILE.container...
+                        the same from Quadlet files (and the .volume and
+                        .network files they name)
   import container [--replace] NAME...
                         the same from containers made by hand, from the
                         command line podman recorded; --replace removes

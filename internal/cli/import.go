@@ -25,8 +25,11 @@ func cmdImport(args []string, e env) int {
 	if len(args) > 0 && args[0] == "container" {
 		return cmdImportContainer(args[1:], e)
 	}
+	if len(args) > 0 && args[0] == "quadlet" {
+		return cmdImportQuadlet(args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...")
+		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...")
 		return exitUsage
 	}
 	var c commonFlags
@@ -192,4 +195,51 @@ func cmdImportContainer(args []string, e env) int {
 		}
 	}
 	return writeImported(e, c, "import container", dir, ds, *dry, *force, before)
+}
+
+// cmdImportQuadlet turns Quadlet .container files (and the .volume and
+// .network files beside them that they name) into declarations.
+func cmdImportQuadlet(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("import quadlet", e, &c)
+	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
+	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
+	force := fs.Bool("force", false, "replace existing declarations")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(e.stderr, "usage: ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...")
+		return exitUsage
+	}
+	dir := *out
+	if dir == "" {
+		dir = c.declDir(e)
+	}
+	var ds []*importer.Decl
+	for _, f := range files {
+		data, err := decl.ReadFile(f, false)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ynhd import quadlet: %v\n", err)
+			continue
+		}
+		read := func(name string) ([]byte, error) {
+			if name != filepath.Base(name) {
+				return nil, fmt.Errorf("%q is not a file beside %s", name, f)
+			}
+			return decl.ReadFile(filepath.Join(filepath.Dir(f), name), false)
+		}
+		d, err := importer.Quadlet(f, data, read)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ynhd import quadlet: %v\n", err)
+			continue
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return exitProblem
+	}
+	importer.LinkHealthy(ds)
+	return writeImported(e, c, "import quadlet", dir, ds, *dry, *force, nil)
 }

@@ -37,6 +37,8 @@ type Decl struct {
 	top    []entry
 	tables []table
 	Notes  []Note
+	// notifyHealthy is set for a Quadlet container with Notify=healthy.
+	notifyHealthy bool
 }
 
 type entry struct {

@@ -101,3 +101,84 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// TestQuadletGolden: Quadlet files written for the project, with the
+// .volume and .network files they name, import into declarations that
+// decode and validate, and match their golden files.
+func TestQuadletGolden(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "quadlet", "*.container"))
+	if len(files) == 0 {
+		t.Fatal("no Quadlet test files")
+	}
+	// Imported together, as `ynhd import quadlet *.container` does.
+	var ds []*Decl
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Quadlet(f, data, func(n string) ([]byte, error) { return os.ReadFile(filepath.Join(filepath.Dir(f), n)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	LinkHealthy(ds)
+	for _, d := range ds {
+		t.Run(d.Name, func(t *testing.T) { golden(t, d, "quadlet-"+d.Name) })
+	}
+}
+
+// golden checks an import as ynhd reads it and against its golden file.
+func golden(t *testing.T, d *Decl, name string) {
+	t.Helper()
+	got := d.TOML()
+	p, ds := decl.Decode("/home/u/.config/ynhd/"+d.Name+".toml", got, "/home/u")
+	if p == nil || ds.HasErrors() {
+		t.Fatalf("import does not decode: %v\n%s", ds.Err(), got)
+	}
+	if ds := decl.Validate(p, decl.Host{Rootless: true, UnprivilegedPortStart: 1024}); ds.HasErrors() {
+		t.Fatalf("import does not validate: %v\n%s", ds.Err(), got)
+	}
+	var notes strings.Builder
+	for _, n := range d.Notes {
+		notes.WriteString("# note: " + n.String() + "\n")
+	}
+	got = append(got, "\n"+notes.String()...)
+	file := filepath.Join("testdata", name+".toml")
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs (run with -update after an intended change):\n%s", file, got)
+	}
+}
+
+// FuzzQuadlet: any file imports without panicking.
+func FuzzQuadlet(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "quadlet", "*.container"))
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Quadlet("x.container", data, nil)
+		if err != nil {
+			return
+		}
+		out := d.TOML()
+		if p, ds := decl.Decode("/home/u/.config/ynhd/x.toml", out, "/home/u"); p == nil && ds.HasErrors() {
+			for _, dg := range ds.Errors() {
+				if strings.Contains(dg.Message, "toml") || strings.Contains(dg.Message, "syntax") {
+					t.Fatalf("not TOML: %v\n%s", ds.Err(), out)
+				}
+			}
+		}
+	})
+}
