@@ -78,9 +78,18 @@ func limitsNeedDelegation(h doctor.Host, loaded []*decl.Loaded) {
 			return
 		}
 		ld.Diagnostics = append(ld.Diagnostics, decl.Diagnostic{File: ld.File, Severity: decl.Warning, Key: "resources",
-			Message: fmt.Sprintf("this host does not delegate the %s controller to your user manager, so the app fails to start (crun cannot write %s.max); delegate it: %s; or remove [resources]",
-				strings.Join(missing, ", "), missing[0], doctor.DelegateFix)})
+			Message: fmt.Sprintf("this host does not delegate the %s to your user manager, so the app fails to start (crun cannot write %s.max); delegate it: %s; or remove [resources]",
+				controllers(missing), missing[0], doctor.DelegateFix)})
 	}
+}
+
+// controllers names controllers: "the memory controller", "the memory
+// and cpu controllers".
+func controllers(names []string) string {
+	if len(names) == 1 {
+		return names[0] + " controller"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " controllers"
 }
 
 // takenNames adds an error to each declaration whose unit name is held by

@@ -45,7 +45,10 @@ func TestLimitsNeedDelegation(t *testing.T) {
 		return out
 	}
 	got := warnings(host("cpu pids"))
-	if w := got["limited"]; !strings.Contains(w, "warning") || !strings.Contains(w, "memory controller") || !strings.Contains(w, "fails to start") || !strings.Contains(w, "Delegate=") {
+	if w := warnings(host("pids"))["limited"]; !strings.Contains(w, "the memory and cpu controllers") {
+		t.Errorf("two missing: %q", w)
+	}
+	if w := got["limited"]; !strings.Contains(w, "warning") || !strings.Contains(w, "the memory controller") || !strings.Contains(w, "fails to start") || !strings.Contains(w, "Delegate=") {
 		t.Errorf("limited without memory delegated: %q", w)
 	}
 	if w, ok := got["plain"]; ok {
