@@ -82,6 +82,9 @@ Commands:
                         the same from containers made by hand, from the
                         command line podman recorded; --replace removes
                         them (not their volumes) for ynhd to run the apps
+  import compose [--project NAME] [FILE]
+                        one declaration per service of a compose file
+                        (compose.yaml by default), named PROJECT-SERVICE
   backup [--stop] APP [-o FILE]
                         one archive with the app's declaration, a snapshot
                         of its container (persistent apps) and its volumes

@@ -28,8 +28,11 @@ func cmdImport(args []string, e env) int {
 	if len(args) > 0 && args[0] == "quadlet" {
 		return cmdImportQuadlet(args[1:], e)
 	}
+	if len(args) > 0 && args[0] == "compose" {
+		return cmdImportCompose(args[1:], e)
+	}
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...")
+		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...\n       ynhd import compose [-o DIR] [--dry-run] [--force] [--project NAME] [FILE]")
 		return exitUsage
 	}
 	var c commonFlags
@@ -242,4 +245,64 @@ func cmdImportQuadlet(args []string, e env) int {
 	}
 	importer.LinkHealthy(ds)
 	return writeImported(e, c, "import quadlet", dir, ds, *dry, *force, nil)
+}
+
+// composeFiles are the files `docker compose` reads when given none, in
+// its order of preference.
+var composeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+
+// cmdImportCompose turns a compose project into one declaration per
+// service, named PROJECT-SERVICE.
+func cmdImportCompose(args []string, e env) int {
+	var c commonFlags
+	fs := newFlagSet("import compose", e, &c)
+	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
+	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
+	force := fs.Bool("force", false, "replace existing declarations")
+	project := fs.String("project", "", "project name, the first part of each app name (default: compose's, from the file or its directory)")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(files) > 1 {
+		fmt.Fprintln(e.stderr, "usage: ynhd import compose [-o DIR] [--dry-run] [--force] [--project NAME] [FILE]")
+		return exitUsage
+	}
+	if len(files) == 0 {
+		for _, f := range composeFiles {
+			if _, err := os.Stat(f); err == nil {
+				files = []string{f}
+				break
+			}
+		}
+		if len(files) == 0 {
+			fmt.Fprintf(e.stderr, "ynhd import compose: no %s here; name the compose file\n", strings.Join(composeFiles, ", "))
+			return exitUsage
+		}
+	}
+	f, err := filepath.Abs(files[0])
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
+		return exitProblem
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ds, err := importer.ComposeFiles(ctx, []string{f}, *project)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
+		return exitProblem
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(e.stderr, "ynhd import compose: no service to import (are their profiles active? COMPOSE_PROFILES selects them)")
+		return exitProblem
+	}
+	dir := *out
+	if dir == "" {
+		dir = c.declDir(e)
+	}
+	rc := writeImported(e, c, "import compose", dir, ds, *dry, *force, nil)
+	for _, n := range importer.Networks(ds) {
+		fmt.Fprintf(e.stderr, "the apps join the podman network %s: create it once with `podman network create %s` (in system mode ynhd creates it)\n", n, n)
+	}
+	return rc
 }

@@ -74,6 +74,16 @@ func (d *Decl) Has(key string) bool {
 	return false
 }
 
+// unset removes a top-level key.
+func (d *Decl) unset(key string) {
+	for i := range d.top {
+		if d.top[i].key == key {
+			d.top = append(d.top[:i], d.top[i+1:]...)
+			return
+		}
+	}
+}
+
 // Append adds a string to a top-level array of strings.
 func (d *Decl) Append(key string, values ...string) {
 	for i := range d.top {
