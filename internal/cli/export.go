@@ -12,6 +12,7 @@ import (
 
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/export"
+	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
 // exitWarnings is export's status when everything was written but some
@@ -264,21 +265,5 @@ func writeExport(format, out string, files []export.File, stdout io.Writer) erro
 // renames it into place. Exported Secrets may be in it: it is private
 // (0600) until the caller decides otherwise.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return reconcile.WriteFileAtomic(path, data, 0o600)
 }

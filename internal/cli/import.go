@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -60,10 +61,7 @@ func cmdImport(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd import run: %v\n", err)
 		return exitUsage
 	}
-	dir := *out
-	if dir == "" {
-		dir = c.declDir(e)
-	}
+	dir := importDir(*out, c, e)
 	return writeImported(e, c, "import run", dir, []*importer.Decl{d}, *dry, *force, nil)
 }
 
@@ -142,9 +140,7 @@ func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, 
 func cmdImportContainer(args []string, e env) int {
 	var c commonFlags
 	fs := newFlagSet("import container", e, &c)
-	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
-	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
-	force := fs.Bool("force", false, "replace existing declarations")
+	out, dry, force := importFlags(fs)
 	replace := fs.Bool("replace", false, "remove each imported container (not its volumes) so the daemon runs the app instead")
 	names, err := parseFlags(fs, args)
 	if err != nil {
@@ -154,10 +150,7 @@ func cmdImportContainer(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "usage: ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME... (user mode)")
 		return exitUsage
 	}
-	dir := *out
-	if dir == "" {
-		dir = c.declDir(e)
-	}
+	dir := importDir(*out, c, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	k := userKeeper()
@@ -205,9 +198,7 @@ func cmdImportContainer(args []string, e env) int {
 func cmdImportQuadlet(args []string, e env) int {
 	var c commonFlags
 	fs := newFlagSet("import quadlet", e, &c)
-	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
-	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
-	force := fs.Bool("force", false, "replace existing declarations")
+	out, dry, force := importFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -216,10 +207,7 @@ func cmdImportQuadlet(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "usage: ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...")
 		return exitUsage
 	}
-	dir := *out
-	if dir == "" {
-		dir = c.declDir(e)
-	}
+	dir := importDir(*out, c, e)
 	var ds []*importer.Decl
 	for _, f := range files {
 		data, err := decl.ReadFile(f, false)
@@ -256,9 +244,7 @@ var composeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml"
 func cmdImportCompose(args []string, e env) int {
 	var c commonFlags
 	fs := newFlagSet("import compose", e, &c)
-	out := fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
-	dry := fs.Bool("dry-run", false, "print the declarations instead of writing them")
-	force := fs.Bool("force", false, "replace existing declarations")
+	out, dry, force := importFlags(fs)
 	project := fs.String("project", "", "project name, the first part of each app name (default: compose's, from the file or its directory)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
@@ -296,13 +282,27 @@ func cmdImportCompose(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "ynhd import compose: no service to import (are their profiles active? COMPOSE_PROFILES selects them)")
 		return exitProblem
 	}
-	dir := *out
-	if dir == "" {
-		dir = c.declDir(e)
-	}
+	dir := importDir(*out, c, e)
 	rc := writeImported(e, c, "import compose", dir, ds, *dry, *force, nil)
 	for _, n := range importer.Networks(ds) {
 		fmt.Fprintf(e.stderr, "the apps join the podman network %s: create it once with `podman network create %s` (in system mode ynhd creates it)\n", n, n)
 	}
 	return rc
+}
+
+// importFlags adds the flags every import of several declarations takes.
+func importFlags(fs *flag.FlagSet) (out *string, dry, force *bool) {
+	out = fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
+	dry = fs.Bool("dry-run", false, "print the declarations instead of writing them")
+	force = fs.Bool("force", false, "replace existing declarations")
+	return out, dry, force
+}
+
+// importDir is where an import writes: -o, else the declarations
+// directory.
+func importDir(out string, c commonFlags, e env) string {
+	if out != "" {
+		return out
+	}
+	return c.declDir(e)
 }

@@ -40,32 +40,7 @@ func TestRunGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := d.TOML()
-			p, ds := decl.Decode("/home/u/.config/ynhd/"+d.Name+".toml", got, "/home/u")
-			if p == nil || ds.HasErrors() {
-				t.Fatalf("import does not decode: %v\n%s", ds.Err(), got)
-			}
-			if ds := decl.Validate(p, decl.Host{Rootless: true, UnprivilegedPortStart: 1024}); ds.HasErrors() {
-				t.Fatalf("import does not validate: %v\n%s", ds.Err(), got)
-			}
-			var notes strings.Builder
-			for _, n := range d.Notes {
-				notes.WriteString("# note: " + n.String() + "\n")
-			}
-			got = append(got, "\n"+notes.String()...)
-			file := filepath.Join("testdata", "run-"+name+".toml")
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs (run with -update after an intended change):\n%s", file, got)
-			}
+			golden(t, d, "run-"+name)
 		})
 	}
 }
