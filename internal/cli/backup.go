@@ -44,25 +44,14 @@ type manifest struct {
 
 // cmdBackup writes one archive with an app's declaration, a snapshot of
 // its container (persistent apps) and the content of its named volumes.
-func cmdBackup(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("backup", e, &c)
-	out := fs.String("o", "", "the archive to write (default APP-TIME.ynhd.tar.gz here)")
-	stop := fs.Bool("stop", false, "stop the app while its volumes are copied (consistent databases); it starts again after")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd backup [--stop] APP [-o FILE]")
-		return exitUsage
-	}
-	app := pos[0]
+// backupFlags are backup's own flags.
+type backupFlags struct {
+	out  string
+	stop bool
+}
+
+func cmdBackup(c commonFlags, o backupFlags, app string, e env) int {
 	l := c.layout(e)
-	if c.system {
-		fmt.Fprintln(e.stderr, "ynhd backup: backups are made in user mode only")
-		return exitUsage
-	}
 	if code := requireApp(l, e, "backup", app); code >= 0 {
 		return code
 	}
@@ -74,8 +63,8 @@ func cmdBackup(args []string, e env) int {
 	}
 	a := loaded.Parsed.App
 	now := time.Now()
-	if *out == "" {
-		*out = fmt.Sprintf("%s-%s.ynhd.tar.gz", app, now.UTC().Format("20060102-150405"))
+	if o.out == "" {
+		o.out = fmt.Sprintf("%s-%s.ynhd.tar.gz", app, now.UTC().Format("20060102-150405"))
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "ynhd backup %s: %s\n", app, fmt.Sprintf(format, args...))
@@ -83,7 +72,7 @@ func cmdBackup(args []string, e env) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Hour)
 	defer cancel()
-	tmp, err := os.MkdirTemp(filepath.Dir(*out), ".ynhd-backup-")
+	tmp, err := os.MkdirTemp(filepath.Dir(o.out), ".ynhd-backup-")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -94,7 +83,7 @@ func cmdBackup(args []string, e env) int {
 	if err := copyFile(file, filepath.Join(tmp, app+".toml")); err != nil {
 		return fail("%v", err)
 	}
-	if *stop {
+	if o.stop {
 		if code := unitJob(e, "stop", app); code != exitOK {
 			return code
 		}
@@ -146,16 +135,16 @@ func cmdBackup(args []string, e env) int {
 		return fail("%v", err)
 	}
 	members = append([]string{memberManifest}, members...)
-	if err := writeArchive(e, *out, tmp, members); err != nil {
+	if err := writeArchive(e, o.out, tmp, members); err != nil {
 		return fail("%v", err)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s; `ynhd restore %s` brings %s back here or on another machine\n", *out, *out, app)
+	fmt.Fprintf(e.stdout, "wrote %s; `ynhd restore %s` brings %s back here or on another machine\n", o.out, o.out, app)
 	return exitOK
 }
 
 // unitJob runs `ynhd start|stop APP` in-process.
 func unitJob(e env, verb, app string) int {
-	return cmdUnit(verb, []string{app}, e)
+	return cmdUnit(verb, commonFlags{}, app, e)
 }
 
 func copyFile(src, dst string) error {
@@ -248,17 +237,8 @@ func writeArchive(e env, out, dir string, members []string) error {
 // cmdRestore brings an app back from a backup: its volumes, its
 // container (from the snapshot) and, last, its declaration, which the
 // daemon then starts. It refuses to replace anything that exists.
-func cmdRestore(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("restore", e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 || c.system {
-		fmt.Fprintln(e.stderr, "usage: ynhd restore [--dir DIR] FILE (user mode)")
-		return exitUsage
-	}
+func cmdRestore(c commonFlags, archive string, e env) int {
+	pos := []string{archive}
 	l := c.layout(e)
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "ynhd restore %s: %s\n", pos[0], fmt.Sprintf(format, args...))

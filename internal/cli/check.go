@@ -12,16 +12,7 @@ import (
 	"github.com/ynhd/ynhd/internal/units"
 )
 
-func cmdCheck(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("check", e, &c)
-	paths, err := parseFlags(fs, args)
-	if err != nil {
-		if isFlagHelp(err) {
-			return exitOK
-		}
-		return exitUsage
-	}
+func cmdCheck(c commonFlags, asJSON bool, paths []string, e env) int {
 	if len(paths) == 0 {
 		paths = []string{c.declDir(e)}
 	}

@@ -213,16 +213,15 @@ func lockState(l layout, e env, name string) (func(), bool) {
 	return unlock, true
 }
 
-func cmdRun(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("run", e, &c)
-	interval := fs.Duration("interval", daemon.DefaultInterval, "time between full reconcile passes")
-	debug := fs.Bool("debug", false, "log every pass")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagExit(err)
-	}
+// runFlags are run's own flags.
+type runFlags struct {
+	interval time.Duration
+	debug    bool
+}
+
+func cmdRun(c commonFlags, o runFlags, e env) int {
 	level := zapcore.InfoLevel
-	if *debug {
+	if o.debug {
 		level = zapcore.DebugLevel
 	}
 	log, err := logging.New(logging.Options{Level: level, Output: e.stderr})
@@ -247,7 +246,7 @@ func cmdRun(args []string, e env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), Units: l.units(dctx, conn), Interval: *interval, StatusFile: l.statusFile, StateDir: l.stateDir},
+	d := daemon.New(daemon.Config{Reconcile: l.reconcileConfig(e), Units: l.units(dctx, conn), Interval: o.interval, StatusFile: l.statusFile, StateDir: l.stateDir},
 		conn, log.Named("daemon"))
 	if err := l.equip(dctx, conn, d); err != nil {
 		log.Warn("no podman API; images, volumes and networks are left to the units", zap.Error(err))
@@ -261,12 +260,7 @@ func cmdRun(args []string, e env) int {
 }
 
 // oneShot builds a reconciler for plan and apply.
-func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, func(), int) {
-	var c commonFlags
-	fs := newFlagSet(name, e, &c)
-	if _, err := parseFlags(fs, args); err != nil {
-		return nil, layout{}, nil, flagExit(err)
-	}
+func oneShot(c commonFlags, e env, name string) (*reconcile.Reconciler, layout, func(), int) {
 	l := c.layout(e)
 	release := func() {}
 	if name == "apply" {
@@ -289,8 +283,8 @@ func oneShot(args []string, e env, name string) (*reconcile.Reconciler, layout, 
 	return rec, l, func() { rec.Close(); conn.Close(); release() }, -1
 }
 
-func cmdPlan(args []string, e env) int {
-	rec, _, done, code := oneShot(args, e, "plan")
+func cmdPlan(c commonFlags, asJSON bool, e env) int {
+	rec, _, done, code := oneShot(c, e, "plan")
 	if code >= 0 {
 		return code
 	}
@@ -313,8 +307,8 @@ func cmdPlan(args []string, e env) int {
 // builds finish.
 const applyPasses = 20
 
-func cmdApply(args []string, e env) int {
-	rec, _, done, code := oneShot(args, e, "apply")
+func cmdApply(c commonFlags, e env) int {
+	rec, _, done, code := oneShot(c, e, "apply")
 	if code >= 0 {
 		return code
 	}
@@ -346,19 +340,8 @@ const unitTimeout = 10 * time.Minute
 // for the job. stop records that a person stopped the app, so the daemon
 // leaves it stopped until `ynhd start`, `ynhd restart` or an edit of its
 // declaration; start and restart clear that.
-func cmdUnit(verb string, args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet(verb, e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(e.stderr, "usage: ynhd %s APP\n", verb)
-		return exitUsage
-	}
+func cmdUnit(verb string, c commonFlags, app string, e env) int {
 	l := c.layout(e)
-	app := pos[0]
 	if code := requireApp(l, e, verb, app); code >= 0 {
 		return code
 	}
@@ -441,27 +424,21 @@ func requireApp(l layout, e env, verb, app string) int {
 	return exitUsage
 }
 
-func cmdLogs(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("logs", e, &c)
-	follow := fs.Bool("f", false, "follow")
-	lines := fs.Int("n", 100, "number of lines")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd logs [-f] [-n N] APP")
-		return exitUsage
-	}
-	if code := requireApp(c.layout(e), e, "logs", pos[0]); code >= 0 {
+// logsFlags are logs' own flags.
+type logsFlags struct {
+	follow bool
+	lines  int
+}
+
+func cmdLogs(c commonFlags, o logsFlags, app string, e env) int {
+	if code := requireApp(c.layout(e), e, "logs", app); code >= 0 {
 		return code
 	}
-	jargs := []string{"journalctl", "--user", "-u", pos[0] + ".service", "--no-pager", "-n", fmt.Sprint(*lines)}
+	jargs := []string{"journalctl", "--user", "-u", app + ".service", "--no-pager", "-n", fmt.Sprint(o.lines)}
 	if c.system {
 		jargs = append(jargs[:1], jargs[2:]...)
 	}
-	if *follow {
+	if o.follow {
 		jargs = append(jargs, "-f")
 	}
 	path, err := lookPath("journalctl")
@@ -473,11 +450,4 @@ func cmdLogs(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd logs: %v\n", err)
 	}
 	return exitProblem
-}
-
-func flagExit(err error) int {
-	if isFlagHelp(err) {
-		return exitOK
-	}
-	return exitUsage
 }

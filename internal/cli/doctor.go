@@ -17,13 +17,7 @@ import (
 	"github.com/ynhd/ynhd/internal/podman"
 )
 
-func cmdDoctor(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("doctor", e, &c)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagExit(err)
-	}
+func cmdDoctor(c commonFlags, asJSON bool, e env) int {
 	u, err := user.Current()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd doctor: %v\n", err)
@@ -71,7 +65,7 @@ func cmdDoctor(args []string, e env) int {
 			problems++
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")

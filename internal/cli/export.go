@@ -15,89 +15,33 @@ import (
 	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
-// exitWarnings is export's status when everything was written but some
-// keys did not carry over (each named on stderr).
-const exitWarnings = 3
+// exportFlags are export's own flags; the last three are for kube.
+type exportFlags struct {
+	all, secrets, noClaims bool
+	out, size              string
+}
 
-const exportUsage = `usage: ynhd export kube [flags] APP...|--all
-       ynhd export quadlet [flags] APP...|--all
-
-kube writes Kubernetes manifests (Deployment, Service, ConfigMap, Secret,
-PersistentVolumeClaims) per app; quadlet writes podman Quadlet files
-(.container, .volume, .network). Both read the declarations, not what runs.
-Whatever has no form in the target is listed on stderr as
-file: warning: key: reason.
-
-Flags:
-  --all                    every app of the declarations directory
-  -o FILE|DIR              kube: write one stream to FILE, or APP.yaml files
-                           into DIR (an existing directory or a path ending
-                           in /); quadlet: write the units into DIR (created
-                           if missing); default: stdout
-  --dir DIR                declarations directory (default ~/.config/ynhd)
-  --system                 the system's declarations (/etc/ynhd); quadlet
-                           units are then installed into multi-user.target
-  --include-secret-values  (kube) write Secrets with their values; without
-                           it they are referenced and left for you to create
-  --volume-size SIZE       (kube) storage each PersistentVolumeClaim
-                           requests (default 1Gi)
-  --no-claims              (kube) leave the PersistentVolumeClaims out (pods
-                           still mount claims named like the volumes): for
-                           claims made separately, and for podman kube play
-                           4.3, which refuses a claim whose volume exists
-
-Exit status: 0 everything carried over, 3 written with warnings, 1 error,
-2 usage.
-`
-
-func cmdExport(args []string, e env) int {
-	if len(args) == 0 || (args[0] != "kube" && args[0] != "quadlet") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprint(e.stdout, exportUsage)
-			return exitOK
-		}
-		fmt.Fprint(e.stderr, exportUsage)
-		return exitUsage
-	}
-	format := args[0]
-	var c commonFlags
-	fs := newFlagSet("export "+format, e, &c)
-	fs.Usage = func() { fmt.Fprint(e.stderr, exportUsage) }
-	all := fs.Bool("all", false, "every app of the declarations directory")
-	out := fs.String("o", "", "output file or directory")
-	secrets := fs.Bool("include-secret-values", false, "write Secrets with their values")
-	size := fs.String("volume-size", export.DefaultVolumeSize.String(), "storage each PersistentVolumeClaim requests")
-	noClaims := fs.Bool("no-claims", false, "leave the PersistentVolumeClaims out")
-	names, err := parseFlags(fs, args[1:])
-	if err != nil {
-		if isFlagHelp(err) {
-			return exitOK
-		}
-		return exitUsage
-	}
+func cmdExport(format string, c commonFlags, o exportFlags, names []string, e env) int {
 	usage := func(msg string) int {
 		fmt.Fprintf(e.stderr, "ynhd export %s: %s\n", format, msg)
 		return exitUsage
 	}
-	if *all == (len(names) > 0) {
+	if o.all == (len(names) > 0) {
 		return usage("name the apps to export, or --all")
 	}
-	volSize, err := resource.ParseQuantity(*size)
+	volSize, err := resource.ParseQuantity(o.size)
 	if err != nil || volSize.Sign() <= 0 {
-		return usage(fmt.Sprintf("--volume-size %q is not a size such as 1Gi or 500Mi", *size))
-	}
-	if format == "quadlet" && (*secrets || *noClaims || *size != export.DefaultVolumeSize.String()) {
-		return usage("--include-secret-values, --volume-size and --no-claims are for export kube")
+		return usage(fmt.Sprintf("--volume-size %q is not a size such as 1Gi or 500Mi", o.size))
 	}
 
-	in, code := exportInput(format, c, *all, names, e)
+	in, code := exportInput(format, c, o.all, names, e)
 	if code != exitOK {
 		return code
 	}
 	var files []export.File
 	var ds decl.Diagnostics
 	if format == "kube" {
-		files, ds, err = export.Kube(in, export.KubeOptions{IncludeSecretValues: *secrets, VolumeSize: volSize, NoClaims: *noClaims})
+		files, ds, err = export.Kube(in, export.KubeOptions{IncludeSecretValues: o.secrets, VolumeSize: volSize, NoClaims: o.noClaims})
 	} else {
 		wanted := "default.target"
 		if c.system {
@@ -109,7 +53,7 @@ func cmdExport(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd export %s: %v\n", format, err)
 		return exitProblem
 	}
-	if err := writeExport(format, *out, files, e.stdout); err != nil {
+	if err := writeExport(format, o.out, files, e.stdout); err != nil {
 		fmt.Fprintf(e.stderr, "ynhd export %s: %v\n", format, err)
 		if errors.Is(err, errExportUsage) {
 			return exitUsage

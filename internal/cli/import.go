@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,52 +16,36 @@ import (
 	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
-// exitCarriedWithNotes is import's exit status when declarations were
-// written but something was approximated or not carried.
-const exitCarriedWithNotes = 3
+// importFlags are the flags every import takes.
+type importFlags struct {
+	out        string
+	dry, force bool
+}
 
-// cmdImport turns other tools' descriptions into declarations.
-func cmdImport(args []string, e env) int {
-	if len(args) > 0 && args[0] == "container" {
-		return cmdImportContainer(args[1:], e)
-	}
-	if len(args) > 0 && args[0] == "quadlet" {
-		return cmdImportQuadlet(args[1:], e)
-	}
-	if len(args) > 0 && args[0] == "compose" {
-		return cmdImportCompose(args[1:], e)
-	}
-	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(e.stderr, "usage: ynhd import run [-o DIR] [--dry-run] [--force] -- podman run ARGS...\n       ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...\n       ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME...\n       ynhd import compose [-o DIR] [--dry-run] [--force] [--project NAME] [FILE]")
-		return exitUsage
-	}
-	var c commonFlags
-	fs := newFlagSet("import run", e, &c)
-	out := fs.String("o", "", "directory to write the declaration to (default: the declarations directory)")
-	dry := fs.Bool("dry-run", false, "print the declaration instead of writing it")
-	force := fs.Bool("force", false, "replace an existing declaration")
-	// ynhd's flags come before the command line: up to "--", or up to
-	// the word that starts it.
-	own, line := args[1:], []string(nil)
-	for i, a := range own {
+// splitRunLine splits import run's arguments into ynhd's own flags and
+// the podman command line: at "--", or at the word that starts it.
+func splitRunLine(args []string) (own, line []string) {
+	for i, a := range args {
 		if a == "--" || a == "podman" || a == "docker" || a == "run" || filepath.Base(a) == "podman" || filepath.Base(a) == "docker" {
-			own, line = own[:i], own[i:]
 			if a == "--" {
-				line = line[1:]
+				return args[:i], args[i+1:]
 			}
-			break
+			return args[:i], args[i:]
 		}
 	}
-	if _, err := parseFlags(fs, own); err != nil {
-		return flagExit(err)
-	}
+	return args, nil
+}
+
+// cmdImportRun turns a podman (or docker) run command line into a
+// declaration.
+func cmdImportRun(c commonFlags, o importFlags, line []string, e env) int {
 	d, err := importer.Run(line)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd import run: %v\n", err)
 		return exitUsage
 	}
-	dir := importDir(*out, c, e)
-	return writeImported(e, c, "import run", dir, []*importer.Decl{d}, *dry, *force, nil)
+	dir := importDir(o.out, c, e)
+	return writeImported(e, c, "import run", dir, []*importer.Decl{d}, o.dry, o.force, nil)
 }
 
 // writeImported checks each declaration as ynhd would read it, prints
@@ -137,20 +120,8 @@ func writeImported(e env, c commonFlags, verb, dir string, ds []*importer.Decl, 
 // recorded when it created each. With --replace, ynhd takes them over:
 // each hand-made container is stopped and removed (its named volumes
 // stay) once its declaration is written, and the daemon starts its own.
-func cmdImportContainer(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("import container", e, &c)
-	out, dry, force := importFlags(fs)
-	replace := fs.Bool("replace", false, "remove each imported container (not its volumes) so the daemon runs the app instead")
-	names, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(names) == 0 || c.system {
-		fmt.Fprintln(e.stderr, "usage: ynhd import container [-o DIR] [--dry-run] [--force] [--replace] NAME... (user mode)")
-		return exitUsage
-	}
-	dir := importDir(*out, c, e)
+func cmdImportContainer(c commonFlags, o importFlags, replace bool, names []string, e env) int {
+	dir := importDir(o.out, c, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	k := userKeeper()
@@ -182,7 +153,7 @@ func cmdImportContainer(args []string, e env) int {
 		return exitProblem
 	}
 	var before func(*importer.Decl) error
-	if *replace && !*dry {
+	if replace && !o.dry {
 		// The hand-made container goes first: once the declaration is
 		// written the daemon starts the app under the same name.
 		before = func(d *importer.Decl) error {
@@ -190,24 +161,13 @@ func cmdImportContainer(args []string, e env) int {
 			return k.RemoveKeepVolumes(ctx, d.Name, 30)
 		}
 	}
-	return writeImported(e, c, "import container", dir, ds, *dry, *force, before)
+	return writeImported(e, c, "import container", dir, ds, o.dry, o.force, before)
 }
 
 // cmdImportQuadlet turns Quadlet .container files (and the .volume and
 // .network files beside them that they name) into declarations.
-func cmdImportQuadlet(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("import quadlet", e, &c)
-	out, dry, force := importFlags(fs)
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(files) == 0 {
-		fmt.Fprintln(e.stderr, "usage: ynhd import quadlet [-o DIR] [--dry-run] [--force] FILE.container...")
-		return exitUsage
-	}
-	dir := importDir(*out, c, e)
+func cmdImportQuadlet(c commonFlags, o importFlags, files []string, e env) int {
+	dir := importDir(o.out, c, e)
 	var ds []*importer.Decl
 	for _, f := range files {
 		data, err := decl.ReadFile(f, false)
@@ -232,7 +192,7 @@ func cmdImportQuadlet(args []string, e env) int {
 		return exitProblem
 	}
 	importer.LinkHealthy(ds)
-	return writeImported(e, c, "import quadlet", dir, ds, *dry, *force, nil)
+	return writeImported(e, c, "import quadlet", dir, ds, o.dry, o.force, nil)
 }
 
 // composeFiles are the files `docker compose` reads when given none, in
@@ -241,19 +201,7 @@ var composeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml"
 
 // cmdImportCompose turns a compose project into one declaration per
 // service, named PROJECT-SERVICE.
-func cmdImportCompose(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("import compose", e, &c)
-	out, dry, force := importFlags(fs)
-	project := fs.String("project", "", "project name, the first part of each app name (default: compose's, from the file or its directory)")
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(files) > 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd import compose [-o DIR] [--dry-run] [--force] [--project NAME] [FILE]")
-		return exitUsage
-	}
+func cmdImportCompose(c commonFlags, o importFlags, project string, files []string, e env) int {
 	if len(files) == 0 {
 		for _, f := range composeFiles {
 			if _, err := os.Stat(f); err == nil {
@@ -273,7 +221,7 @@ func cmdImportCompose(args []string, e env) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ds, err := importer.ComposeFiles(ctx, []string{f}, *project)
+	ds, err := importer.ComposeFiles(ctx, []string{f}, project)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
 		return exitProblem
@@ -282,20 +230,12 @@ func cmdImportCompose(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "ynhd import compose: no service to import (are their profiles active? COMPOSE_PROFILES selects them)")
 		return exitProblem
 	}
-	dir := importDir(*out, c, e)
-	rc := writeImported(e, c, "import compose", dir, ds, *dry, *force, nil)
+	dir := importDir(o.out, c, e)
+	rc := writeImported(e, c, "import compose", dir, ds, o.dry, o.force, nil)
 	for _, n := range importer.Networks(ds) {
 		fmt.Fprintf(e.stderr, "the apps join the podman network %s: create it once with `podman network create %s` (in system mode ynhd creates it)\n", n, n)
 	}
 	return rc
-}
-
-// importFlags adds the flags every import of several declarations takes.
-func importFlags(fs *flag.FlagSet) (out *string, dry, force *bool) {
-	out = fs.String("o", "", "directory to write the declarations to (default: the declarations directory)")
-	dry = fs.Bool("dry-run", false, "print the declarations instead of writing them")
-	force = fs.Bool("force", false, "replace existing declarations")
-	return out, dry, force
 }
 
 // importDir is where an import writes: -o, else the declarations

@@ -48,19 +48,7 @@ func persistentApp(c commonFlags, e env, verb, app string) (*decl.App, layout, i
 }
 
 // cmdSnapshots lists a persistent app's snapshots.
-func cmdSnapshots(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("snapshots", e, &c)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd snapshots [--json] APP")
-		return exitUsage
-	}
-	app := pos[0]
+func cmdSnapshots(c commonFlags, asJSON bool, app string, e env) int {
 	if _, _, code := persistentApp(c, e, "snapshots", app); code >= 0 {
 		return code
 	}
@@ -71,7 +59,7 @@ func cmdSnapshots(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd snapshots %s: %v\n", app, err)
 		return exitProblem
 	}
-	if *asJSON {
+	if asJSON {
 		if snaps == nil {
 			snaps = []keep.Snapshot{}
 		}
@@ -107,18 +95,7 @@ func humanBytes(n int64) string {
 
 // cmdSnapshot takes a snapshot of a running or stopped persistent app's
 // container now (paused while it is committed).
-func cmdSnapshot(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("snapshot", e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd snapshot APP")
-		return exitUsage
-	}
-	app := pos[0]
+func cmdSnapshot(c commonFlags, app string, e env) int {
 	a, _, code := persistentApp(c, e, "snapshot", app)
 	if code >= 0 {
 		return code
@@ -159,18 +136,8 @@ func pruneSnapshots(ctx context.Context, e env, k keep.Podman, app string, n int
 // cmdRecreate gives a persistent app a new container from its declared
 // image (applying a pending image change), after a snapshot of the old
 // one.
-func cmdRecreate(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("recreate", e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd recreate APP")
-		return exitUsage
-	}
-	a, l, code := persistentApp(c, e, "recreate", pos[0])
+func cmdRecreate(c commonFlags, app string, e env) int {
+	a, l, code := persistentApp(c, e, "recreate", app)
 	if code >= 0 {
 		return code
 	}
@@ -179,24 +146,10 @@ func cmdRecreate(args []string, e env) int {
 
 // cmdRollback gives a persistent app a container created from one of its
 // snapshots (the newest by default), after a snapshot of the current one.
-func cmdRollback(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("rollback", e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		fmt.Fprintln(e.stderr, "usage: ynhd rollback APP [SNAPSHOT]")
-		return exitUsage
-	}
-	a, l, code := persistentApp(c, e, "rollback", pos[0])
+func cmdRollback(c commonFlags, app, name string, e env) int {
+	a, l, code := persistentApp(c, e, "rollback", app)
 	if code >= 0 {
 		return code
-	}
-	name := ""
-	if len(pos) == 2 {
-		name = pos[1]
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

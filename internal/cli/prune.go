@@ -12,15 +12,11 @@ import (
 // cmdPrune removes what ynhd created and no declaration uses any more.
 // Today that is volumes, and only with --volumes: their data is deleted,
 // so without --yes it only lists them.
-func cmdPrune(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("prune", e, &c)
-	vols := fs.Bool("volumes", false, "remove volumes ynhd created that no declaration uses, with their data")
-	yes := fs.Bool("yes", false, "really delete (without it, only list)")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagExit(err)
-	}
-	if !*vols {
+// pruneFlags are prune's own flags.
+type pruneFlags struct{ volumes, yes bool }
+
+func cmdPrune(c commonFlags, o pruneFlags, e env) int {
+	if !o.volumes {
 		fmt.Fprintln(e.stderr, "ynhd prune: say what to prune: --volumes (volumes hold data; nothing is pruned by default)")
 		return exitUsage
 	}
@@ -71,7 +67,7 @@ func cmdPrune(args []string, e env) int {
 		fmt.Fprintln(e.stdout, "no unused volumes")
 		return exitOK
 	}
-	if !*yes {
+	if !o.yes {
 		for _, n := range unused {
 			fmt.Fprintf(e.stdout, "would remove volume %s and its data\n", n)
 		}

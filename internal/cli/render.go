@@ -8,30 +8,17 @@ import (
 	"github.com/ynhd/ynhd/internal/units"
 )
 
-func cmdRender(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("render", e, &c)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		if isFlagHelp(err) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: ynhd render [--system] [--dir DIR] APP|FILE")
-		return exitUsage
-	}
-	file := pos[0]
+func cmdRender(c commonFlags, arg string, e env) int {
+	file := arg
 	if !looksLikeFile(file) {
 		file = filepath.Join(c.declDir(e), file+".toml")
 	}
-	file, err = filepath.Abs(file)
+	file, err := filepath.Abs(file)
 	if err == nil {
 		_, err = os.Stat(file)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ynhd render: %s: %v\n", pos[0], unwrapPathError(err))
+		fmt.Fprintf(e.stderr, "ynhd render: %s: %v\n", arg, unwrapPathError(err))
 		return exitProblem
 	}
 	loaded := loadSet([]string{file}, e, c.system)[0]
@@ -39,7 +26,7 @@ func cmdRender(args []string, e env) int {
 		fmt.Fprintln(e.stderr, d.String())
 	}
 	if !loaded.OK() {
-		fmt.Fprintf(e.stderr, "ynhd render: %s has errors; fix them and run again\n", pos[0])
+		fmt.Fprintf(e.stderr, "ynhd render: %s has errors; fix them and run again\n", arg)
 		return exitProblem
 	}
 	mode := units.User

@@ -27,18 +27,7 @@ type appReport struct {
 	UnitRestarts uint32 `json:"unit_restarts"`
 }
 
-// exitFailing is `ynhd status`'s exit code when an app is failing or its
-// declaration is invalid (as `systemctl is-active` uses 3 for "not
-// running").
-const exitFailing = 3
-
-func cmdStatus(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("status", e, &c)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagExit(err)
-	}
+func cmdStatus(c commonFlags, asJSON bool, e env) int {
 	conn, err := connect(c.system)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd status: %v\n", err)
@@ -92,7 +81,7 @@ func cmdStatus(args []string, e env) int {
 	if !running {
 		daemonState = "not running"
 	}
-	if *asJSON {
+	if asJSON {
 		out := struct {
 			SchemaVersion int         `json:"schema_version"`
 			Summary       string      `json:"summary"`

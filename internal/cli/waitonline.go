@@ -18,14 +18,8 @@ const waitOnlineLimit = 90 * time.Second
 // there is no system manager to ask, or when the target is inactive with
 // no job queued (nothing on this host pulls it in), and after 90 s in any
 // case: it delays apps, it never keeps them from starting.
-func cmdWaitOnline(args []string, e env) int {
-	var c commonFlags
-	fs := newFlagSet("wait-online", e, &c)
-	limit := fs.Duration("timeout", waitOnlineLimit, "give up after this long")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagExit(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *limit)
+func cmdWaitOnline(limit time.Duration, e env) int {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	bus := sdbus.New(true)
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
@@ -49,7 +43,7 @@ func cmdWaitOnline(args []string, e env) int {
 		}
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(e.stderr, "ynhd wait-online: network-online.target is %s after %s; going on\n", state, *limit)
+			fmt.Fprintf(e.stderr, "ynhd wait-online: network-online.target is %s after %s; going on\n", state, limit)
 			return exitOK
 		case <-time.After(500 * time.Millisecond):
 		}
