@@ -26,6 +26,15 @@ func cmdCheck(c commonFlags, asJSON bool, paths []string, e env) int {
 	if !c.system {
 		limitsNeedDelegation(doctor.Host{FS: os.DirFS("/"), UID: os.Getuid()}, loaded)
 	}
+	if asJSON {
+		out := newCheckJSON(loaded, c.system)
+		writeJSON(e.stdout, out)
+		fmt.Fprintf(e.stderr, "%s checked: %s, %s\n", plural(len(loaded), "declaration"), plural(out.Errors, "error"), plural(out.Warnings, "warning"))
+		if out.Errors > 0 {
+			return exitProblem
+		}
+		return exitOK
+	}
 	var nerr, nwarn int
 	for _, l := range loaded {
 		for _, d := range l.Diagnostics {

@@ -75,6 +75,18 @@ func newRoot(e *env) *cobra.Command {
 	add("host", doctorCmd(e), pruneCmd(e), waitOnlineCmd(e), versionCmd())
 	root.SetHelpCommandGroupID("host")
 	root.SetCompletionCommandGroupID("host")
+	// cobra's completion command prints its help for any argument; an
+	// unknown shell is a usage error here like any other.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.RunE = func(_ *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return usageError{"invalid argument " + quote(a[0]) + "; completion bash, zsh, fish or powershell"}
+			}
+			return usageError{"name a shell: completion bash, zsh, fish or powershell"}
+		}
+		comp.Args = cobra.ArbitraryArgs
+	}
 	return root
 }
 

@@ -296,10 +296,17 @@ func cmdPlan(c commonFlags, asJSON bool, e env) int {
 		fmt.Fprintf(e.stderr, "ynhd plan: %v\n", err)
 		return exitProblem
 	}
-	if p.Empty() && len(p.Problems) == 0 {
-		fmt.Fprintln(e.stderr, "nothing to do")
+	if asJSON {
+		writeJSON(e.stdout, newPlanJSON(p))
+	} else {
+		if p.Empty() && len(p.Problems) == 0 {
+			fmt.Fprintln(e.stderr, "nothing to do")
+		}
+		fmt.Fprint(e.stdout, p.String())
 	}
-	fmt.Fprint(e.stdout, p.String())
+	if !p.Empty() {
+		return exitPending
+	}
 	return exitOK
 }
 

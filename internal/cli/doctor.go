@@ -66,10 +66,7 @@ func cmdDoctor(c commonFlags, asJSON bool, e env) int {
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		enc.Encode(checks)
+		writeJSON(e.stdout, doctorJSON{SchemaVersion: jsonSchemaVersion, Checks: checks})
 	} else {
 		for _, ch := range checks {
 			fmt.Fprintf(e.stdout, "%-8s %-16s %s\n", ch.Status, ch.Name, ch.Detail)

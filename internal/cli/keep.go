@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -63,8 +62,11 @@ func cmdSnapshots(c commonFlags, asJSON bool, app string, e env) int {
 		if snaps == nil {
 			snaps = []keep.Snapshot{}
 		}
-		b, _ := json.MarshalIndent(snaps, "", "  ")
-		fmt.Fprintln(e.stdout, string(b))
+		writeJSON(e.stdout, struct {
+			SchemaVersion int             `json:"schema_version"`
+			App           string          `json:"app"`
+			Snapshots     []keep.Snapshot `json:"snapshots"`
+		}{jsonSchemaVersion, app, snaps})
 		return exitOK
 	}
 	if len(snaps) == 0 {

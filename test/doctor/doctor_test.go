@@ -31,12 +31,15 @@ func TestDoctorNamesEachBrokenCondition(t *testing.T) {
 	doctor := func() map[string]check {
 		t.Helper()
 		out, _ := testenv.Control("exec", "--", bin, "doctor", "--json") // exit 1 on problems
-		var cs []check
-		if err := json.Unmarshal([]byte(out), &cs); err != nil {
-			t.Fatalf("doctor --json: %v\n%s", err, out)
+		var doc struct {
+			SchemaVersion int     `json:"schema_version"`
+			Checks        []check `json:"checks"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.SchemaVersion != 1 {
+			t.Fatalf("doctor --json: schema_version %d, %v\n%s", doc.SchemaVersion, err, out)
 		}
 		m := map[string]check{}
-		for _, c := range cs {
+		for _, c := range doc.Checks {
 			m[c.Name] = c
 		}
 		return m
