@@ -14,6 +14,8 @@ USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 endif
 # System mode's unit (make install-system).
 SYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
+# Man pages: ynhd(1) and one per command, ynhd.toml(5), ynhd-system(8).
+MANDIR ?= $(PREFIX)/share/man
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 # The podman API bindings only build without cgo headers (btrfs,
@@ -25,17 +27,18 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build test test-unit test-system soak lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
+.PHONY: all build man install-man test test-unit test-system soak lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
 
 all: build
 
 help:
 	@echo "make build         build bin/ynhd"
+	@echo "make man           man pages into build/man (ynhd.1, ynhd-COMMAND.1, ynhd.toml.5, ynhd-system.8)"
 	@echo "make test          lint + every test, integration tests included (as root: starts the test environment)"
 	@echo "make test-unit     lint + the tests that need no root and no environment"
 	@echo "make test-system   system mode and lingering in a Debian booted with systemd (root)"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
-	@echo "make install       install ynhd and its user unit under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
+	@echo "make install       install ynhd, its user unit and its man pages under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
 	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
 	@echo "make soak          100 apps changed at random for 10 minutes, ynhd restarted every 2 (root; YNHD_SOAK_MINUTES, YNHD_SOAK_APPS)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
@@ -45,6 +48,19 @@ help:
 
 build:
 	$(GO) build $(GOFLAGS_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/ynhd ./cmd/ynhd
+
+# The pages come from the commands' own help and from docs/declarations.md
+# and docs/system-mode.md; they are generated, never edited (plain roff,
+# not compressed: packaging compresses if it wants to).
+man:
+	rm -rf build/man
+	$(GO) run $(GOFLAGS_TAGS) ./internal/genman docs build/man
+
+install-man: man
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 build/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 build/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 build/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -89,13 +105,14 @@ bench:
 	cp /var/tmp/ynhd-bench-out/bench.json bench-results.json
 	cp /var/tmp/ynhd-bench-out/bench.txt bench-results.txt
 
-install: build
+install: build install-man
 	bash packaging/install.sh bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(USERUNITDIR)"
 
-install-system: build
+install-system: build install-man
 	bash packaging/install.sh --system bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(SYSTEMUNITDIR)"
 
 uninstall:
+	rm -f $(DESTDIR)$(MANDIR)/man1/ynhd.1 $(DESTDIR)$(MANDIR)/man1/ynhd-*.1 $(DESTDIR)$(MANDIR)/man5/ynhd.toml.5 $(DESTDIR)$(MANDIR)/man8/ynhd-system.8
 	rm -f $(DESTDIR)$(BINDIR)/ynhd $(DESTDIR)$(USERUNITDIR)/ynhd.service $(DESTDIR)$(USERUNITDIR)/ynhd-network-online.service $(DESTDIR)$(SYSTEMUNITDIR)/ynhd.service
 
 demo: build
@@ -108,4 +125,4 @@ testenv-down:
 	bash hack/testenv.sh down
 
 clean:
-	rm -rf bin
+	rm -rf bin build

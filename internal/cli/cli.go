@@ -54,17 +54,45 @@ const (
 	exitCarriedWithNotes = exitWarnings
 )
 
-// exitCodes is the table of exit codes shown by `ynhd --help`, in the
-// man page and in docs/cli.md.
-const exitCodes = `Exit status:
-  0   success; plan: nothing to change
-  1   failure: the command failed, a declaration has errors (check,
-      render), doctor found a problem
-  2   plan: the next pass would change something
-  3   done with warnings: export and import wrote files but some keys did
-      not carry over; status: an app is failing or its declaration is
-      invalid
-  64  usage: unknown command or flag, wrong arguments, no such app`
+// exitTable documents the exit codes: `ynhd --help` and ynhd(1) show
+// it, docs/cli.md copies it (a test keeps the copy current).
+var exitTable = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success; plan: nothing to change"},
+	{exitProblem, "failure: the command failed, a declaration has errors (check, render), doctor found a problem"},
+	{exitPending, "plan: the next pass would change something"},
+	{exitWarnings, "done with warnings: export and import wrote files but some keys did not carry over; status: an app is failing or its declaration is invalid"},
+	{exitUsage, "usage: unknown command or flag, wrong arguments, no such app"},
+}
+
+// exitCodes is exitTable as help text.
+func exitCodes() string {
+	var b strings.Builder
+	b.WriteString("Exit status:")
+	for _, x := range exitTable {
+		fmt.Fprintf(&b, "\n  %-3d %s", x.code, wrap(x.meaning, 70, "\n      "))
+	}
+	return b.String()
+}
+
+// wrap breaks s into lines of at most width bytes, joined by sep.
+func wrap(s string, width int, sep string) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), sep)
+}
 
 // env is what a command needs from the process, so tests can substitute it.
 type env struct {

@@ -58,7 +58,7 @@ func newRoot(e *env) *cobra.Command {
 	}
 	root.SetVersionTemplate("ynhd {{.Version}}\n")
 	// The exit codes close the top-level help (and so ynhd(1)).
-	root.SetUsageTemplate(root.UsageTemplate() + "{{if not .HasParent}}\n" + exitCodes + "\n{{end}}")
+	root.SetUsageTemplate(root.UsageTemplate() + "{{if not .HasParent}}\n" + exitCodes() + "\n{{end}}")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.AddGroup(groups...)
 	add := func(group string, cmds ...*cobra.Command) {
