@@ -4,7 +4,9 @@
 // APP, unit -> UNIT), so `journalctl --user -u ynhd -p err` shows only
 // errors and `journalctl --user -u ynhd APP=web` one app. The MESSAGE
 // itself carries the fields too ("reconcile: write app=web"), readable in
-// plain journalctl. Elsewhere it writes console lines to a writer.
+// plain journalctl. Elsewhere (ynhd apply or plan in a terminal, ynhd run
+// outside systemd) it writes the same message to a writer, after the time
+// and the level: "2026-11-29T10:00:00Z INFO reconcile: write app=web".
 package logging
 
 import (
@@ -43,16 +45,13 @@ func New(o Options) (*zap.Logger, error) {
 	if useJournal {
 		return zap.New(&journalCore{level: o.Level, send: journal.Send, fallback: o.Output}, zap.ErrorOutput(countingWriter{io.Discard})), nil
 	}
-	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{
-		TimeKey: "time", LevelKey: "level", NameKey: "logger", MessageKey: "msg",
-		EncodeTime: zapcore.ISO8601TimeEncoder, EncodeLevel: zapcore.CapitalLevelEncoder,
-		EncodeDuration: zapcore.StringDurationEncoder, EncodeName: zapcore.FullNameEncoder,
-		ConsoleSeparator: " ",
-	})
-	return zap.New(zapcore.NewCore(enc, countingWriter{o.Output}, o.Level), zap.ErrorOutput(countingWriter{io.Discard})), nil
+	// The console gets the journal's message, so that a line reads the
+	// same in a terminal and in journalctl.
+	return zap.New(&journalCore{level: o.Level, fallback: o.Output}, zap.ErrorOutput(countingWriter{io.Discard})), nil
 }
 
-// journalCore is a zapcore.Core that sends entries to the journal.
+// journalCore is a zapcore.Core that sends entries to the journal, or
+// with no send function writes them as console lines to fallback.
 type journalCore struct {
 	level    zapcore.LevelEnabler
 	fields   []zapcore.Field
@@ -98,6 +97,12 @@ func (c *journalCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 		if name := varName(k); name != "" {
 			vars[name] = v
 		}
+	}
+	if c.send == nil {
+		if _, err := fmt.Fprintf(c.fallback, "%s %s %s\n", e.Time.UTC().Format(time.RFC3339), e.Level.CapitalString(), msg.String()); err != nil {
+			dropped.Add(1)
+		}
+		return nil
 	}
 	if err := c.send(msg.String(), priority(e.Level), vars); err != nil {
 		// journald is gone for now: its stream on stderr is likely gone
