@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 )
 
@@ -85,5 +87,27 @@ func TestManPages(t *testing.T) {
 	}
 	if sys := page("ynhd-system.8"); !strings.Contains(sys, `.TH "YNHD-SYSTEM" "8"`) || !strings.Contains(sys, "DynamicUser") {
 		t.Errorf("ynhd-system.8 is not the system-mode page:\n%.400s", sys)
+	}
+}
+
+// TestExitTableDocumented keeps docs/cli.md's table of exit codes the same
+// as the one the help and ynhd(1) print.
+func TestExitTableDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| code") {
+			rows = append(rows, l)
+		}
+	}
+	var want []string
+	for _, x := range exitTable {
+		want = append(want, fmt.Sprintf("| %d | %s |", x.code, x.meaning))
+	}
+	if d := cmp.Diff(rows, want); d != "" {
+		t.Errorf("docs/cli.md's exit codes differ from exitTable (-doc +code):\n%s", d)
 	}
 }
