@@ -73,7 +73,14 @@ func newRoot(e *env) *cobra.Command {
 	add("keep", snapshotsCmd(e), snapshotCmd(e), recreateCmd(e), rollbackCmd(e), backupCmd(e), restoreCmd(e))
 	add("move", exportCmd(e), importCmd(e))
 	add("host", doctorCmd(e), pruneCmd(e), waitOnlineCmd(e), versionCmd())
+	root.SetHelpCommand(helpCmd(root))
 	root.SetHelpCommandGroupID("host")
+	// Commands without arguments complete none (not file names).
+	for _, c := range root.Commands() {
+		if c.ValidArgsFunction == nil && c.Args != nil && c.Name() != "check" {
+			c.ValidArgsFunction = cobra.NoFileCompletions
+		}
+	}
 	root.SetCompletionCommandGroupID("host")
 	// cobra's completion command prints its help for any argument; an
 	// unknown shell is a usage error here like any other.
@@ -88,6 +95,40 @@ func newRoot(e *env) *cobra.Command {
 		comp.Args = cobra.ArbitraryArgs
 	}
 	return root
+}
+
+// helpCmd is `ynhd help [COMMAND...]`: cobra's, except that an unknown
+// topic is a usage error.
+func helpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "help about any command",
+		Long:  "Help prints a command's usage, description, examples and flags; without a command, the list of commands and the exit codes.",
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			parent, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, c := range parent.Commands() {
+				if c.IsAvailableCommand() && strings.HasPrefix(c.Name(), toComplete) {
+					names = append(names, c.Name()+"\t"+c.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil {
+				return usageError{strings.Replace(err.Error(), "unknown command", "unknown help topic", 1)}
+			}
+			if len(rest) > 0 {
+				return usageError{"unknown help topic " + quote(strings.Join(args, " "))}
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // args checks the number of positional arguments; usage is the
