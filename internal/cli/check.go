@@ -37,6 +37,7 @@ func cmdCheck(c commonFlags, asJSON bool, paths []string, e env) int {
 	}
 	var nerr, nwarn int
 	for _, l := range loaded {
+		l.Diagnostics.Sort()
 		for _, d := range l.Diagnostics {
 			fmt.Fprintln(e.stdout, d.String())
 			if d.Severity == decl.Error {
@@ -77,7 +78,8 @@ func limitsNeedDelegation(h doctor.Host, loaded []*decl.Loaded) {
 		if len(missing) == 0 {
 			return
 		}
-		ld.Diagnostics = append(ld.Diagnostics, decl.Diagnostic{File: ld.File, Severity: decl.Warning, Key: "resources",
+		at := ld.Parsed.At("resources")
+		ld.Diagnostics = append(ld.Diagnostics, decl.Diagnostic{File: ld.File, Line: at.Line, Col: at.Col, Severity: decl.Warning, Key: "resources",
 			Message: fmt.Sprintf("this host does not delegate the %s to your user manager, so the app fails to start (crun cannot write %s.max); delegate it: %s; or remove [resources]",
 				controllers(missing), missing[0], doctor.DelegateFix)})
 	}

@@ -29,7 +29,8 @@ func decodeBoth(t testing.TB, src string) (fast, strict App, fastOK, strictOK bo
 	}
 	top, _ := raw.(map[string]any)
 	fastOK = appFromTOML(top, &fast)
-	strictOK = md.PrimitiveDecode(doc, &strict) == nil && len(md.Undecoded()) == 0 && !nonTableMaps(md)
+	typeErrs, unknown := typeErrors("x.toml", scanPositions([]byte(src)), top)
+	strictOK = md.PrimitiveDecode(doc, &strict) == nil && len(typeErrs) == 0 && len(unknown) == 0
 	return fast, strict, fastOK, strictOK
 }
 

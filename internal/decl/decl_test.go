@@ -42,7 +42,7 @@ func TestDiagnostics(t *testing.T) {
 		{"unknown key in array of tables", "web", img + "[[ports]]\nhost_port = 8080\n[[ports]]\nhost_port = 8081\nhostport = 1\n",
 			[]string{`/d/web.toml:7:1: ports[1].hostport: unknown key "hostport"; did you mean "host_port"?`}},
 		{"type error", "web", img + "[[ports]]\nhost_port = \"8080\"\n",
-			[]string{"/d/web.toml:4:1: ports[0].host_port: wrong type: TOML value has type string; destination has type integer"}},
+			[]string{"/d/web.toml:4:1: ports[0].host_port: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes"}},
 		{"syntax error", "web", "version = 1\nimage = \"unterminated\n",
 			nil}, // checked below: has a line
 		{"bad duration", "web", img + "stop_timeout = \"10 parsecs\"\n", nil},
@@ -202,7 +202,7 @@ func TestValidateSet(t *testing.T) {
 	want := []string{
 		`a.toml:3:13: requires[0]: dependency cycle a -> b -> c -> a: remove one of these dependencies`,
 		`d.toml:3:10: after[0]: app "ghost" is not declared: add ghost.toml beside this file or remove it from after`,
-		`e.toml:2:1: image: wrong type: TOML value has type int64; destination has type string`,
+		`e.toml:2:1: image: wrong type: TOML value has type integer; destination has type string: write it in quotes`,
 		`h.toml:5:1: ports[0].host_port: host port 8080/tcp is also published by app "g"; pick another port or disable one of them`,
 		`j.toml:3:21: requires_healthy[0]: app "g" has no [health] check, so it never becomes healthy; add one to g.toml or use requires`,
 	}

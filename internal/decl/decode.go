@@ -47,22 +47,24 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	pos := scanPositions(data) // scanned only if a diagnostic needs a position
 	var app App
 	var ds Diagnostics
+	usable := true
 	if !appFromTOML(top, &app) {
-		// Something to report: the decoder fills the App by reflection
-		// and says what is wrong.
+		// Something to report: every type error and unknown key is
+		// looked for, and the App filled by the decoder's reflection.
 		app = App{}
-		var usable bool
-		if ds, usable = decodeStrict(file, data, pos, md, doc, top, &app); !usable {
-			return nil, ds
-		}
+		ds, usable = decodeStrict(file, data, pos, md, doc, top, &app)
 	}
-	if _, ok := top["version"]; !ok {
+	if v, ok := top["version"]; !ok {
 		ds = append(ds, Diagnostic{File: file, Line: 1, Col: 1, Key: "version", Severity: Error,
 			Message: fmt.Sprintf("version is required: add `version = %d` at the top of the file", SchemaVersion)})
-	} else if app.Version != SchemaVersion {
+	} else if n, isInt := v.(int64); isInt && n != SchemaVersion {
 		p := pos.lookup("version")
 		ds = append(ds, Diagnostic{File: file, Line: p.Line, Col: p.Col, Key: "version", Severity: Error,
-			Message: fmt.Sprintf("unsupported schema version %d: this ynhd reads version %d", app.Version, SchemaVersion)})
+			Message: fmt.Sprintf("unsupported schema version %d: this ynhd reads version %d", n, SchemaVersion)})
+	}
+	if !usable {
+		ds.Sort()
+		return nil, ds
 	}
 	app.File = file
 	app.Name = AppName(file)
@@ -71,34 +73,29 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	return &Parsed{App: &app, pos: pos}, ds
 }
 
-// decodeStrict fills app by the decoder's reflection and reports type
-// errors, values that should be tables and unknown keys. usable is false
-// when app cannot be used at all (a type error); unknown keys leave it
-// usable.
+// decodeStrict reports every type error and unknown key of the document
+// (typeErrors), then, when there is no type error, fills app by the
+// decoder's reflection. usable is false when app cannot be used at all (a
+// type error); unknown keys leave it usable.
 func decodeStrict(file string, data []byte, pos *positions, md toml.MetaData, doc toml.Primitive, top map[string]any, app *App) (ds Diagnostics, usable bool) {
+	typeErrs, unknown := typeErrors(file, pos, top)
+	if len(typeErrs) > 0 {
+		return append(typeErrs, unknown...), false
+	}
 	if err := md.PrimitiveDecode(doc, app); err != nil {
-		return Diagnostics{decodeError(file, data, err)}, false
+		// Not expected: typeErrors knows every type the decoder refuses.
+		return append(Diagnostics{decodeError(file, data, err)}, unknown...), false
 	}
-	// The decoder lets a non-table value for a map field pass silently.
-	// The decoder's metadata tells whether any did; only then is the
-	// document walked to say exactly where.
-	if nonTableMaps(md) {
-		ds = append(ds, mapTypeErrors(file, pos, top, reflect.TypeOf(App{}), "")...)
+	return unknown, true
+}
+
+// At returns where key (a key path such as resources or ports[0].host_port,
+// or its nearest written parent) is written; zero when unknown.
+func (p *Parsed) At(key string) Pos {
+	if p == nil || p.pos == nil {
+		return Pos{}
 	}
-	if ds.HasErrors() {
-		return ds, false
-	}
-	undecoded := md.Undecoded()
-	unknown := make(map[string]bool, len(undecoded))
-	for _, k := range undecoded {
-		unknown[strings.Join(k, "\x00")] = true
-	}
-	for _, k := range undecoded {
-		if !underUnknown(k, unknown) {
-			ds = append(ds, unknownKey(file, pos, k)...)
-		}
-	}
-	return ds, true
+	return p.pos.lookup(key)
 }
 
 // AppName is the app name a declaration file gives: its base name without
@@ -173,26 +170,6 @@ func unknownKey(file string, pos *positions, k toml.Key) Diagnostics {
 		ds = append(ds, Diagnostic{File: file, Line: at.Line, Col: at.Col, Key: p, Severity: Error, Message: msg})
 	}
 	return ds
-}
-
-// underUnknown reports whether a parent of k is itself unknown: only the
-// outermost unknown key is reported.
-// Keys in unknown are their parts joined by NUL, which no key contains
-// after the shape check; the prefixes of one key are then substrings of
-// one string, so the check is linear in the key's length.
-func underUnknown(k toml.Key, unknown map[string]bool) bool {
-	full := strings.Join(k, "\x00")
-	for i := strings.IndexByte(full, 0); i >= 0; {
-		if unknown[full[:i]] {
-			return true
-		}
-		j := strings.IndexByte(full[i+1:], 0)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
 }
 
 // maxSuggestLen bounds the names suggest and NormalizeCap compare: longer
@@ -276,92 +253,6 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// mapTypeErrors reports values that should be tables (map fields such as
-// env or labels) but are not, walking the raw document along t.
-func mapTypeErrors(file string, pos *positions, raw map[string]any, t reflect.Type, prefix string) Diagnostics {
-	var ds Diagnostics
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := tagName(f)
-		v, ok := raw[tag]
-		if tag == "" || !ok {
-			continue
-		}
-		key := join(prefix, tag)
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch ft.Kind() {
-		case reflect.Map:
-			if _, isTable := v.(map[string]any); !isTable {
-				p := pos.lookup(key)
-				ds = append(ds, Diagnostic{File: file, Line: p.Line, Col: p.Col, Key: key, Severity: Error,
-					Message: fmt.Sprintf("wrong type: TOML value has type %s; destination is a table such as { NAME = \"value\" }", tomlType(v))})
-			}
-		case reflect.Struct:
-			if sub, isTable := v.(map[string]any); isTable && ft != reflect.TypeOf(Duration{}) {
-				ds = append(ds, mapTypeErrors(file, pos, sub, ft, key)...)
-			}
-		case reflect.Slice:
-			if ft.Elem().Kind() != reflect.Struct {
-				continue
-			}
-			if items, isArray := v.([]map[string]any); isArray {
-				for j, item := range items {
-					ds = append(ds, mapTypeErrors(file, pos, item, ft.Elem(), fmt.Sprintf("%s[%d]", key, j))...)
-				}
-			}
-		}
-	}
-	return ds
-}
-
-// mapPaths are the key paths (without array indexes) of App's map
-// fields, found once by reflection.
-var mapPaths = func() map[string]bool {
-	out := map[string]bool{}
-	var walk func(t reflect.Type, prefix string, depth int)
-	walk = func(t reflect.Type, prefix string, depth int) {
-		if depth > 4 {
-			return
-		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := tagName(f)
-			if tag == "" {
-				continue
-			}
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			key := join(prefix, tag)
-			switch {
-			case ft.Kind() == reflect.Map:
-				out[key] = true
-			case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{}):
-				walk(ft, key, depth+1)
-			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-				walk(ft.Elem(), key, depth+1)
-			}
-		}
-	}
-	walk(reflect.TypeOf(App{}), "", 0)
-	return out
-}()
-
-// nonTableMaps reports whether a map field of App was given something
-// other than a table.
-func nonTableMaps(md toml.MetaData) bool {
-	for _, k := range md.Keys() {
-		if mapPaths[strings.Join(k, ".")] && md.Type(k...) != "Hash" {
-			return true
-		}
-	}
-	return false
-}
-
 func tomlType(v any) string {
 	switch v.(type) {
 	case string:
@@ -374,6 +265,8 @@ func tomlType(v any) string {
 		return "boolean"
 	case []any, []map[string]any:
 		return "array"
+	case map[string]any:
+		return "table"
 	}
 	return fmt.Sprintf("%T", v)
 }

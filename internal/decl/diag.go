@@ -125,7 +125,8 @@ func (ds Diagnostics) Err() error {
 	return errors.Join(errs...)
 }
 
-// Sort orders diagnostics by file, line, column and message.
+// Sort orders diagnostics by file, line, column, key and message, so that
+// the same declarations always give the same list.
 // The positions of diagnostics are looked up first, when there are at
 // least two to order.
 func (ds Diagnostics) Sort() {
@@ -145,6 +146,12 @@ func (ds Diagnostics) Sort() {
 		}
 		if a.Col != b.Col {
 			return a.Col < b.Col
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		if a.Severity != b.Severity {
+			return a.Severity < b.Severity
 		}
 		return a.Message < b.Message
 	})

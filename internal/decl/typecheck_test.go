@@ -1,0 +1,83 @@
+package decl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// manyErrors has a type error in several tables and an unknown key: the
+// decoder alone reports one of them, a different one from run to run.
+const manyErrors = `version = 1
+image = "docker.io/library/nginx:1.27"
+stop_timeout = "10 seconds"
+read_only = "yes"
+env = { A = 1 }
+imagee = "x"
+[health]
+cmd = ["true"]
+interval = "1 hour 30 minutes"
+retries = "3"
+[resources]
+cpus = "2"
+[[ports]]
+host_port = "8080"
+container_port = 80
+[[ports]]
+host_port = 8081
+protocol = 6
+`
+
+func TestEveryTypeError(t *testing.T) {
+	got := check("web", manyErrors)
+	want := []string{
+		`/d/web.toml:3:1: stop_timeout: "10 seconds" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "10s"`,
+		`/d/web.toml:4:1: read_only: wrong type: TOML value has type string; destination has type boolean: write true or false`,
+		`/d/web.toml:5:9: env.A: wrong type: TOML value has type integer; destination has type string: write it in quotes`,
+		`/d/web.toml:6:1: imagee: unknown key "imagee"; did you mean "image"?`,
+		`/d/web.toml:9:1: health.interval: "1 hour 30 minutes" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "1h30m"`,
+		`/d/web.toml:10:1: health.retries: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes`,
+		`/d/web.toml:12:1: resources.cpus: wrong type: TOML value has type string; destination has type float: write a number without quotes, e.g. 1.5`,
+		`/d/web.toml:14:1: ports[0].host_port: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes`,
+		`/d/web.toml:18:1: ports[1].protocol: wrong type: TOML value has type integer; destination has type string: write it in quotes`,
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("diagnostics (-got +want):\n%s", diff)
+	}
+}
+
+// TestCheckIsDeterministic decodes a file with several errors 20 times:
+// the list must be the same every time.
+func TestCheckIsDeterministic(t *testing.T) {
+	first := strings.Join(check("web", manyErrors), "\n")
+	for i := 0; i < 20; i++ {
+		if got := strings.Join(check("web", manyErrors), "\n"); got != first {
+			t.Fatalf("run %d differs:\n%s\nfirst run:\n%s", i, got, first)
+		}
+	}
+}
+
+func TestTypeErrorsEverywhere(t *testing.T) {
+	const img = "version = 1\nimage = \"docker.io/library/nginx:1.27\"\n"
+	for _, tt := range []struct{ name, src, want string }{
+		{"key case", img + "Hostname = \"a\"\n", `/d/web.toml:3:1: Hostname: unknown key "Hostname"; did you mean "hostname"?`},
+		{"table for a string", img + "[workdir]\na = 1\n", `/d/web.toml:3:1: workdir: wrong type: TOML value has type table; destination has type string: write it in quotes`},
+		{"string for a table", img + "health = \"x\"\n", `/d/web.toml:3:1: health: wrong type: TOML value has type string; destination is a table: write [health] with its keys below`},
+		{"string for an array of tables", img + "ports = \"8080\"\n", `/d/web.toml:3:1: ports: wrong type: TOML value has type string; destination is an array of tables: write [[ports]] sections`},
+		{"string for an array", img + "command = \"sh -c x\"\n", `/d/web.toml:3:1: command: wrong type: TOML value has type string; destination is an array such as ["a", "b"]`},
+		{"integer in an array", img + "dns = [\"1.1.1.1\", 8]\n", `/d/web.toml:3:19: dns[1]: wrong type: TOML value has type integer; destination has type string: write it in quotes`},
+		{"integer duration", img + "stop_timeout = 10\n", `/d/web.toml:3:1: stop_timeout: wrong type: TOML value has type integer; write a duration as a string such as "10s" or "1m30s"`},
+		{"bare number duration", img + "stop_timeout = \"10\"\n", `/d/web.toml:3:1: stop_timeout: "10" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "10s"`},
+		{"days", img + "start_timeout = \"1 day\"\n", `/d/web.toml:3:1: start_timeout: "1 day" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "24h"`},
+		{"no hint", img + "stop_timeout = \"soon\"\n", `/d/web.toml:3:1: stop_timeout: "soon" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"`},
+		{"bad version type and more", "version = \"1\"\nimage = 3\n", `/d/web.toml:1:1: version: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := check("web", tt.src)
+			if len(got) == 0 || got[0] != tt.want {
+				t.Errorf("got %q\nwant first %q", got, tt.want)
+			}
+		})
+	}
+}
