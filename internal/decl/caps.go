@@ -3,33 +3,35 @@ package decl
 import (
 	"fmt"
 	"strings"
+
+	"github.com/containers/common/pkg/capabilities"
 )
 
-// capabilities are the Linux capability names podman accepts, without the
-// CAP_ prefix.
-var capabilities = set(
-	"AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF",
-	"CHECKPOINT_RESTORE", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",
-	"FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE",
-	"MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_RAW", "PERFMON", "SETFCAP", "SETGID", "SETPCAP",
-	"SETUID", "SYSLOG", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE",
-	"SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
-	"SYS_TIME", "SYS_TTY_CONFIG", "WAKE_ALARM",
-)
+// capabilityNames are the capabilities podman accepts (containers/common
+// pkg/capabilities: those the running kernel knows), without the CAP_
+// prefix.
+var capabilityNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range capabilities.AllCapabilities() {
+		m[strings.TrimPrefix(c, "CAP_")] = true
+	}
+	return m
+}()
 
 // NormalizeCap returns the canonical CAP_-prefixed upper-case name of a
-// capability given as net_admin, NET_ADMIN or CAP_NET_ADMIN; "ALL" stays ALL.
+// capability given as net_admin, NET_ADMIN or CAP_NET_ADMIN; "ALL" stays
+// ALL. It accepts what podman's --cap-add accepts: the names
+// containers/common knows for the running kernel.
 func NormalizeCap(c string) (string, error) {
 	u := strings.TrimPrefix(strings.ToUpper(c), "CAP_")
-	if u == "ALL" {
-		return "ALL", nil
+	if u == capabilities.All {
+		return capabilities.All, nil
 	}
-	if capabilities[u] {
+	if capabilityNames[u] {
 		return "CAP_" + u, nil
 	}
 	best, bestD := "", 3
-	for name := range capabilities {
+	for name := range capabilityNames {
 		if len(u) > maxSuggestLen {
 			break // no typo of a known name
 		}

@@ -160,31 +160,6 @@ func cut(s string, sep byte) (before, after string, found bool) {
 	return s, "", false
 }
 
-// splitMemory matches ^(\d+)([bkmg]?)$ and returns the two groups.
-func splitMemory(s string) (number, unit string, ok bool) {
-	n := digitRun(s)
-	if n == 0 {
-		return "", "", false
-	}
-	switch rest := s[n:]; rest {
-	case "", "b", "k", "m", "g":
-		return s[:n], rest, true
-	}
-	return "", "", false
-}
-
-// isRealtimeSignal: ^SIGRTM(IN|AX)([+-]\d+)?$
-func isRealtimeSignal(s string) bool {
-	if len(s) < len("SIGRTMIN") || (s[:8] != "SIGRTMIN" && s[:8] != "SIGRTMAX") {
-		return false
-	}
-	s = s[8:]
-	if s == "" {
-		return true
-	}
-	return (s[0] == '+' || s[0] == '-') && len(s) > 1 && digits.all(s[1:])
-}
-
 // isRefComponent: ^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$
 func isRefComponent(s string) bool {
 	i := 0

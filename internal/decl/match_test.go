@@ -23,8 +23,6 @@ var matchers = []struct {
 	{"host label", regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`), isHostLabel},
 	{"id map", regexp.MustCompile(`^\d+:\d+:\d+$`), isIDMap},
 	{"ulimit value", regexp.MustCompile(`^(-1|\d+)(:(-1|\d+))?$`), isUlimitValue},
-	{"memory", regexp.MustCompile(`^(\d+)([bkmg]?)$`), func(s string) bool { _, _, ok := splitMemory(s); return ok }},
-	{"realtime signal", regexp.MustCompile(`^SIGRTM(IN|AX)([+-]\d+)?$`), isRealtimeSignal},
 	{"ref component", regexp.MustCompile(`^` + refComponent + `$`), isRefComponent},
 	{"ref domain", regexp.MustCompile(`^` + refDomain + `$`), isRefDomain},
 	{"tag", regexp.MustCompile(`^` + refTag + `$`), isTag},
@@ -85,15 +83,4 @@ func FuzzMatchersMatchTheirPatterns(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestSplitMemory(t *testing.T) {
-	re := regexp.MustCompile(`^(\d+)([bkmg]?)$`)
-	for _, s := range matchSeeds {
-		n, u, ok := splitMemory(s)
-		m := re.FindStringSubmatch(s)
-		if ok != (m != nil) || ok && (n != m[1] || u != m[2]) {
-			t.Errorf("%q: got %q %q %v, the pattern says %q", s, n, u, ok, m)
-		}
-	}
 }

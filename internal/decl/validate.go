@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/containers/common/pkg/signal"
+	units "github.com/docker/go-units"
 )
 
 // Host holds the facts about the host that validation depends on. The zero
@@ -40,7 +43,6 @@ var (
 	builtinNets    = set("", "none", "host", "slirp4netns", "pasta", "bridge", "private")
 	usernsModes    = set("", "host", "auto", "keep-id", "nomap", "private")
 	ulimitNames    = set("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
-	signalNames    = set("SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS")
 	podmanNetworks = set("slirp4netns", "pasta")
 )
 
@@ -636,38 +638,35 @@ func (v *validator) kv(field string, m map[string]string, valid func(string) boo
 	}
 }
 
-// MemoryBytes parses Memory ("512m", "2g", "1048576") into bytes.
+// MemoryBytes parses Memory ("512m", "1.5g", "1GiB") into bytes.
 func (r Resources) MemoryBytes() (int64, error) { return ParseSize(r.Memory) }
 
-// ParseSize parses a size as podman writes them ("512m", "2g", "1048576":
-// a whole number with an optional unit b, k, m or g, powers of 1024) into
-// bytes.
+// maxSize bounds sizes: far beyond any memory, and far from overflowing.
+const maxSize = 1 << 62
+
+// ParseSize parses a size into bytes with podman's own parser
+// (docker/go-units RAMInBytes, as for --memory and --shm-size): a number,
+// fractions allowed, an optional space and an optional unit b, k, m, g, t
+// or p, each a power of 1024, which may be followed by b or ib ("512m",
+// "1.5g", "512MB", "1GiB").
 func ParseSize(s string) (int64, error) {
-	number, unit, ok := splitMemory(strings.ToLower(s))
-	if !ok {
-		return 0, fmt.Errorf("%q is not a size: use a number with an optional unit b, k, m or g (e.g. \"512m\")", s)
-	}
-	n, err := strconv.ParseInt(number, 10, 64)
+	n, err := units.RAMInBytes(s)
 	if err != nil {
+		return 0, fmt.Errorf("%q is not a size: write a number and an optional unit b, k, m, g or t (powers of 1024; kb, KiB and K alike), e.g. \"512m\", \"1.5g\" or \"1GiB\"", s)
+	}
+	if n < 0 || n > maxSize {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
-	var shift uint
-	switch unit {
-	case "k":
-		shift = 10
-	case "m":
-		shift = 20
-	case "g":
-		shift = 30
-	}
-	if n > (1<<62)>>shift {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return n << shift, nil
+	return n, nil
 }
 
+// SizeArg is a valid size as ynhd passes it to podman and Quadlet: lower
+// case, without the space podman allows before the unit.
+func SizeArg(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+
 // NormalizeSignal returns the canonical SIG-prefixed name of a signal given
-// as TERM, SIGTERM, sigterm, SIGRTMIN+3 or a number.
+// as TERM, SIGTERM, sigterm, SIGRTMIN+3 or a number (1-64), using podman's
+// own signal table (containers/common pkg/signal, as for --stop-signal).
 func NormalizeSignal(s string) (string, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		if n < 1 || n > 64 {
@@ -675,12 +674,15 @@ func NormalizeSignal(s string) (string, error) {
 		}
 		return s, nil
 	}
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)
+	}
+	if _, err := signal.ParseSignal(s); err != nil {
+		return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)
+	}
 	u := strings.ToUpper(s)
 	if !strings.HasPrefix(u, "SIG") {
 		u = "SIG" + u
 	}
-	if signalNames[u] || isRealtimeSignal(u) {
-		return u, nil
-	}
-	return "", fmt.Errorf("unknown signal %q: use a name such as SIGTERM or SIGRTMIN+3", s)
+	return u, nil
 }

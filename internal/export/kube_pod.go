@@ -299,7 +299,7 @@ func (k *kubeApp) resources(c *corev1.Container) {
 	r := k.a.Resources
 	limits := corev1.ResourceList{}
 	if r.Memory != "" {
-		if n, ok := parseSize(r.Memory); ok {
+		if n, err := decl.ParseSize(r.Memory); err == nil {
 			limits[corev1.ResourceMemory] = *resource.NewQuantity(n, resource.BinarySI)
 		}
 	}

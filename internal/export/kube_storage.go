@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ynhd/ynhd/internal/decl"
 )
 
 // volumes maps named volumes to PersistentVolumeClaims (or, for a tmpfs
@@ -92,7 +94,7 @@ func (k *kubeApp) volumes(c *corev1.Container, pod *corev1.PodSpec) {
 		// A pod's /dev/shm is the runtime's 64 MiB; a memory-backed
 		// emptyDir mounted over it is the usual way to size it.
 		ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
-		if n, ok := parseSize(a.ShmSize); ok {
+		if n, err := decl.ParseSize(a.ShmSize); err == nil {
 			ed.SizeLimit = resource.NewQuantity(n, resource.BinarySI)
 		}
 		add("shm", corev1.VolumeSource{EmptyDir: ed}, "/dev/shm", false)

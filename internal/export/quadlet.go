@@ -250,7 +250,7 @@ func (q *quadletApp) mounts(c *units.Section) {
 		c.Text("Tmpfs", spec)
 	}
 	if q.a.ShmSize != "" {
-		c.Raw("ShmSize", strings.ToLower(q.a.ShmSize))
+		c.Raw("ShmSize", decl.SizeArg(q.a.ShmSize))
 	}
 }
 
@@ -354,7 +354,7 @@ func (q *quadletApp) health(c *units.Section) {
 func (q *quadletApp) limits(c *units.Section) {
 	r := q.a.Resources
 	if r.Memory != "" {
-		c.Raw("Memory", strings.ToLower(r.Memory))
+		c.Raw("Memory", decl.SizeArg(r.Memory))
 	}
 	if r.CPUs > 0 {
 		// Quadlet has no key for --cpus.

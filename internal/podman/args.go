@@ -211,7 +211,7 @@ func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
 		args = append(args, "--tmpfs="+spec)
 	}
 	if a.ShmSize != "" {
-		args = append(args, "--shm-size="+strings.ToLower(a.ShmSize))
+		args = append(args, "--shm-size="+decl.SizeArg(a.ShmSize))
 	}
 	return args
 }
@@ -310,7 +310,7 @@ func resourceFlags(args []string, a *decl.App, o RunOptions) []string {
 	}
 	r := a.Resources
 	if r.Memory != "" {
-		args = append(args, "--memory="+strings.ToLower(r.Memory))
+		args = append(args, "--memory="+decl.SizeArg(r.Memory))
 	}
 	if r.CPUs > 0 {
 		args = append(args, "--cpus="+strconv.FormatFloat(r.CPUs, 'f', -1, 64))
