@@ -215,14 +215,16 @@ func TestCheckImageRef(t *testing.T) {
 	for ref, short := range map[string]bool{
 		"nginx": true, "library/nginx:1": true, "docker.io/library/nginx": false,
 		"localhost/ynhd-test/busybox:latest": false, "registry:5000/a/b:c": false,
-		"quay.io/a/b@sha256:" + strings.Repeat("a", 64): false, "[::1]:5000/x": false,
+		"quay.io/a/b@sha256:" + strings.Repeat("a", 64): false, "quay.io/a/b:1@sha256:" + strings.Repeat("a", 64): false,
 	} {
 		got, err := CheckImageRef(ref)
 		if err != nil || got != short {
 			t.Errorf("%s: short=%v err=%v", ref, got, err)
 		}
 	}
-	for _, bad := range []string{"", "UPPER", "a b", "x:", "x@sha256:12", "-x", "a//b", "docker.io/x:" + strings.Repeat("t", 200)} {
+	for _, bad := range []string{"", "UPPER", "a b", "x:", "x@sha256:12", "-x", "a//b", "docker.io/x:" + strings.Repeat("t", 200),
+		"[::1]:5000/x", // podman's parser has no bracketed IPv6 registries
+		strings.Repeat("a", 64), "x@md5:" + strings.Repeat("a", 32)} {
 		if _, err := CheckImageRef(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -49,6 +49,7 @@ var (
 	alnum        = newSet("a-zA-Z0-9")
 	digits       = newSet("0-9")
 	hexDigits    = newSet("0-9a-fA-F")
+	hexLower     = newSet("0-9a-f")
 	letters      = newSet("a-zA-Z")
 	wordChars    = newSet("a-zA-Z0-9_")
 	appNameRest  = newSet("a-z0-9_-")

@@ -1,6 +1,12 @@
 package decl
 
-import "testing"
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/containers/image/v5/docker/reference"
+)
 
 // Sizes, signals and capabilities are read by podman's own parsers: what
 // podman accepts, a declaration accepts.
@@ -55,4 +61,52 @@ func TestNormalizeCapLikePodman(t *testing.T) {
 			t.Errorf("NormalizeCap(%q) = %q, want an error", in, got)
 		}
 	}
+}
+
+// refSeeds are references near the edges of the grammar.
+var refSeeds = []string{
+	"nginx", "library/nginx:1", "docker.io/library/nginx", "localhost/a:b", "registry:5000/a/b:c",
+	"quay.io/a/b@sha256:" + strings.Repeat("a", 64), "quay.io/a/b:1@sha256:" + strings.Repeat("0", 64),
+	"[::1]:5000/x", "UPPER", "Docker.io/x", "a b", "x:", "x@sha256:12", "-x", "a//b", "a__b", "a___b", "a--b", "a.-b",
+	"a:" + strings.Repeat("t", 129), strings.Repeat("a", 64), strings.Repeat("a", 63), "localhost", "localhost:5000",
+	"x@sha256:" + strings.Repeat("A", 64), "x@sha512:" + strings.Repeat("a", 128), strings.Repeat("a/", 130) + "a",
+	"a.b.c:1/d", "a-.b/c", "a:/b", "1.2.3.4:99999/x", "x/y:latest", "x/y:.latest", "x/y:_t",
+}
+
+// checkPlainRef fails when plainlyRef accepts a reference the parser
+// refuses.
+func checkPlainRef(t *testing.T, s string) {
+	if plainlyRef(s) {
+		if _, err := reference.ParseNormalizedNamed(s); err != nil {
+			t.Errorf("plainlyRef accepts %q, the parser says %v", s, err)
+		}
+	}
+}
+
+func TestPlainRefsParse(t *testing.T) {
+	for _, s := range append(refSeeds, matchSeeds...) {
+		checkPlainRef(t, s)
+	}
+	const alphabet = "aZ09._-:/@[]sha256"
+	rng := rand.New(rand.NewSource(1))
+	b := make([]byte, 0, 24)
+	for range 40_000 {
+		b = b[:0]
+		for n := rng.Intn(24); n > 0; n-- {
+			b = append(b, alphabet[rng.Intn(len(alphabet))])
+		}
+		checkPlainRef(t, string(b))
+	}
+	for _, s := range []string{"docker.io/library/nginx:1.27", "localhost/ynhd/web:latest", "quay.io/a/b@sha256:" + strings.Repeat("a", 64)} {
+		if !plainlyRef(s) {
+			t.Errorf("plainlyRef(%q) = false: the usual references should not need the parser", s)
+		}
+	}
+}
+
+func FuzzPlainRefsParse(f *testing.F) {
+	for _, s := range refSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(checkPlainRef)
 }
