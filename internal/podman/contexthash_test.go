@@ -44,3 +44,61 @@ func TestContextHash(t *testing.T) {
 		seen[h] = true
 	}
 }
+
+// TestContextHashIgnoreFile: paths the ignore file excludes, chosen and
+// matched as podman's build client does, change nothing; the rest does.
+func TestContextHashIgnoreFile(t *testing.T) {
+	for _, tt := range []struct {
+		name, ignoreFile, file string
+	}{
+		{".containerignore", ".containerignore", ""},
+		{".dockerignore", ".dockerignore", ""},
+		{"Containerfile.web.containerignore", "Containerfile.web.containerignore", "Containerfile.web"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write := func(name, content string) {
+				t.Helper()
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cf := tt.file
+			if cf == "" {
+				cf = "Containerfile"
+			}
+			write(cf, "FROM x\nCOPY . /app\n")
+			write("app.py", "print(1)")
+			write("logs/today.log", "a")
+			write("node_modules/m/index.js", "a")
+			write("node_modules/keep/index.js", "a")
+			write("notes.tmp", "a")
+			write(tt.ignoreFile, "# build noise\nlogs\nnode_modules\n!node_modules/keep\n*.tmp\n"+cf+"\n")
+			b := &decl.Build{Context: dir, File: tt.file}
+			h1, err := ContextHash(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ignored := range []string{"logs/today.log", "logs/new.log", "node_modules/m/index.js", "notes.tmp", "other.tmp"} {
+				write(ignored, "changed")
+				if h, _ := ContextHash(b); h != h1 {
+					t.Errorf("changing ignored %s changed the hash", ignored)
+				}
+			}
+			// The Containerfile is always sent, even if a pattern names it;
+			// a "!" exception is sent too.
+			for _, sent := range []string{cf, "node_modules/keep/index.js", "app.py", tt.ignoreFile} {
+				write(sent, "changed "+sent)
+				h, _ := ContextHash(b)
+				if h == h1 {
+					t.Errorf("changing %s did not change the hash", sent)
+				}
+				h1 = h
+			}
+		})
+	}
+}
