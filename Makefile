@@ -27,7 +27,7 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build man install-man test test-unit test-system soak lint install install-system uninstall demo fuzz golden bench testenv-up testenv-down clean help
+.PHONY: all build man install-man test test-unit test-system soak lint install install-system uninstall demo fuzz golden schema bench testenv-up testenv-down clean help
 
 all: build
 
@@ -43,6 +43,7 @@ help:
 	@echo "make soak          100 apps changed at random for 10 minutes, ynhd restarted every 2 (root; YNHD_SOAK_MINUTES, YNHD_SOAK_APPS)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
 	@echo "make golden        rewrite the golden unit files after an intended rendering change"
+	@echo "make schema        regenerate schema/ynhd.schema.json from the declaration types"
 	@echo "make bench         Go benchmarks, then ynhd against raw podman/systemctl in the test environment (root)"
 	@echo "make testenv-up / testenv-down   start / stop the test environment by hand"
 
@@ -83,7 +84,7 @@ test-system: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) -v ./test/system/
 
 test-unit: lint
-	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/ ./internal/export/ ./internal/importer/ ./internal/keep/
+	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/ ./internal/export/ ./internal/importer/ ./internal/keep/ ./internal/schema/
 
 # Not part of `make test`: random changes to 100 apps for 10 minutes with
 # ynhd restarted every 2, then leaks, volume data and ynhd's memory and
@@ -96,6 +97,11 @@ fuzz:
 
 golden:
 	$(GO) test $(GOFLAGS_TAGS) ./internal/units/ -run TestGolden -update
+
+# The JSON Schema of declarations, generated from the Go types (a test in
+# internal/schema fails when the published file differs).
+schema:
+	cd internal/schema && $(GO) generate
 
 # Pure-path Go benchmarks, then the real-environment suite (test/bench),
 # which prints a table and leaves bench-results.json and .txt here.

@@ -2,8 +2,10 @@ package decl
 
 import (
 	"math/rand"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containers/image/v5/docker/reference"
 )
@@ -109,4 +111,22 @@ func FuzzPlainRefsParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkPlainRef)
+}
+
+// The patterns KeyRules gives tools accept what the parsers accept.
+func TestRulePatterns(t *testing.T) {
+	dur := regexp.MustCompile(DurationPattern)
+	for _, s := range []string{"10s", "1m30s", "0", "1.5h", ".5s", "1.s", "-3m", "+2h", "300ms", "10 seconds", "10", "s", "", "1d", "1h 30m", "1e3s"} {
+		_, err := time.ParseDuration(s)
+		if got := dur.MatchString(s); got != (err == nil) {
+			t.Errorf("duration %q: pattern says %v, time.ParseDuration says %v", s, got, err)
+		}
+	}
+	size := regexp.MustCompile(SizePattern)
+	for _, s := range []string{"512m", "1.5g", "512MB", "1GiB", "512 m", "10b", "1e3", "64K", "1kib", "", "m", "1x", "1 gigs", "-1m", "1mb ", "1gb", "1ib"} {
+		_, err := ParseSize(s)
+		if got := size.MatchString(s); got != (err == nil) {
+			t.Errorf("size %q: pattern says %v, ParseSize says %v", s, got, err)
+		}
+	}
 }
