@@ -65,8 +65,8 @@ func TestPullFailureIsolated(t *testing.T) {
 // and restarts it.
 func TestBuildRebuildsOnContentChange(t *testing.T) {
 	ensureDaemon(t)
-	t.Cleanup(func() { undeclare(t, "b-app") })
 	ctxDir := filepath.Join(declDir(t), "b-app-src")
+	t.Cleanup(func() { undeclare(t, "b-app"); os.RemoveAll(ctxDir) })
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,59 @@ func TestBuildRebuildsOnContentChange(t *testing.T) {
 	testenv.WaitFor(t, 20*time.Second, 200*time.Millisecond, "v2 in the journal", func() (bool, error) {
 		return strings.Contains(journalSince(t, "b-app.service", start), "b-app says v2"), nil
 	})
+}
+
+// TestBuildIgnoreFile: files the context's .containerignore excludes are
+// not part of the build, so changing them neither rebuilds nor restarts
+// the app; the built image lacks them, as podman's build leaves them out.
+func TestBuildIgnoreFile(t *testing.T) {
+	ensureDaemon(t)
+	ctxDir := filepath.Join(declDir(t), "bi-app-src")
+	t.Cleanup(func() {
+		undeclare(t, "bi-app")
+		os.RemoveAll(ctxDir)
+		testenv.PodmanErr("rmi", "-f", "localhost/ynhd/bi-app:latest")
+	})
+	write := func(name, content string) {
+		p := filepath.Join(ctxDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Containerfile", fmt.Sprintf("FROM %s\nCOPY . /app\nCMD [\"sh\", \"-c\", \"echo bi-app has $(ls /app); exec sleep 100000\"]\n", testenv.BusyboxImage))
+	write(".containerignore", "logs\n*.tmp\n")
+	write("msg", "v1")
+	write("logs/today.log", "1")
+	start := time.Now()
+	declare(t, "bi-app", "version = 1\nstop_timeout = \"1s\"\n[build]\ncontext = \"bi-app-src\"\n")
+	first := waitContainer(t, "bi-app", "built and running", anyCtr)
+	testenv.WaitFor(t, 20*time.Second, 200*time.Millisecond, "the listing in the journal", func() (bool, error) {
+		return strings.Contains(journalSince(t, "bi-app.service", start), "bi-app has"), nil
+	})
+	if j := journalSince(t, "bi-app.service", start); strings.Contains(j, "logs") || !strings.Contains(j, "msg") {
+		t.Errorf("the image should have msg and no logs:\n%s", j)
+	}
+
+	// Ignored paths change: no rebuild, no restart.
+	write("logs/today.log", "2")
+	write("logs/tomorrow.log", "3")
+	write("scratch.tmp", "x")
+	reloadYnhd(t)
+	time.Sleep(3 * time.Second)
+	if c, _ := current("bi-app"); c.ID != first.ID {
+		t.Fatal("changing ignored files restarted the app")
+	}
+	if n := strings.Count(journalSince(t, "ynhd.service", start), "build app=bi-app"); n != 1 {
+		t.Errorf("%d builds after changing ignored files, want 1", n)
+	}
+
+	// A file that is sent changes: rebuilt and restarted.
+	write("msg", "v2")
+	reloadYnhd(t)
+	waitContainer(t, "bi-app", "rebuilt", func(c ctr) bool { return c.ID != first.ID })
 }
 
 // TestNetworkByName: two apps on a named network reach each other by name,
