@@ -668,9 +668,9 @@ func SizeArg(s string) string { return strings.ToLower(strings.ReplaceAll(s, " "
 // as TERM, SIGTERM, sigterm, SIGRTMIN+3 or a number (1-64), using podman's
 // own signal table (containers/common pkg/signal, as for --stop-signal).
 func NormalizeSignal(s string) (string, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 64 {
-			return "", fmt.Errorf("signal number %d out of range 1-64", n)
+	if n := digitRun(s); n > 0 && n == len(s) {
+		if n, err := strconv.Atoi(s); err != nil || n < 1 || n > 64 {
+			return "", fmt.Errorf("signal number %s out of range 1-64", s)
 		}
 		return s, nil
 	}
