@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -267,6 +268,8 @@ func tomlType(v any) string {
 		return "array"
 	case map[string]any:
 		return "table"
+	case time.Time:
+		return "datetime"
 	}
 	return fmt.Sprintf("%T", v)
 }

@@ -1,9 +1,12 @@
 package decl
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -71,6 +74,7 @@ func TestTypeErrorsEverywhere(t *testing.T) {
 		{"bare number duration", img + "stop_timeout = \"10\"\n", `/d/web.toml:3:1: stop_timeout: "10" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "10s"`},
 		{"days", img + "start_timeout = \"1 day\"\n", `/d/web.toml:3:1: start_timeout: "1 day" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "24h"`},
 		{"no hint", img + "stop_timeout = \"soon\"\n", `/d/web.toml:3:1: stop_timeout: "soon" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"`},
+		{"datetime", img + "hostname = 1979-05-27\n", `/d/web.toml:3:1: hostname: wrong type: TOML value has type datetime; destination has type string: write it in quotes`},
 		{"bad version type and more", "version = \"1\"\nimage = 3\n", `/d/web.toml:1:1: version: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,4 +84,49 @@ func TestTypeErrorsEverywhere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkTypeErrorsAgree fails when typeErrors and the decoder disagree on
+// whether src's values fit App: the decoder's own error, reported when
+// typeErrors misses one, depends on map order.
+func checkTypeErrorsAgree(t *testing.T, src string) {
+	if checkShape("x.toml", []byte(src)) != nil {
+		return
+	}
+	var doc toml.Primitive
+	md, err := toml.Decode(src, &doc)
+	if err != nil {
+		return
+	}
+	var raw any
+	if err := md.PrimitiveDecode(doc, &raw); err != nil {
+		return
+	}
+	top, _ := raw.(map[string]any)
+	typeErrs, _ := typeErrors("x.toml", scanPositions([]byte(src)), top)
+	var app App
+	decErr := md.PrimitiveDecode(doc, &app)
+	if len(typeErrs) == 0 && decErr != nil {
+		t.Errorf("%q: typeErrors finds nothing, the decoder says %v", src, decErr)
+	}
+}
+
+func FuzzTypeErrorsAgree(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "units", "testdata", "*.toml"))
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(string(data))
+		}
+	}
+	const img = "version = 1\nimage = \"docker.io/library/nginx:1.27\"\n"
+	for _, s := range []string{manyErrors, img + "[resources]\ncpus = 9007199254740993\n", img + "keep_snapshots = 1.0\n",
+		img + "ports = [1]\n", img + "[[ports]]\nhost_port = 99999999999999999999\n", img + "env = { A = [\"x\"] }\n", img + "tmpfs = [[1]]\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 1<<16 {
+			return
+		}
+		checkTypeErrorsAgree(t, src)
+	})
 }
