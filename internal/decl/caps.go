@@ -18,17 +18,29 @@ var capabilityNames = func() map[string]bool {
 	return m
 }()
 
+// canonicalCaps maps the upper-case forms of each capability, with and
+// without CAP_, to its canonical name, so that the usual spellings are
+// looked up without allocating.
+var canonicalCaps = func() map[string]string {
+	m := map[string]string{capabilities.All: capabilities.All}
+	for name := range capabilityNames {
+		m[name] = "CAP_" + name
+		m["CAP_"+name] = "CAP_" + name
+	}
+	return m
+}()
+
 // NormalizeCap returns the canonical CAP_-prefixed upper-case name of a
 // capability given as net_admin, NET_ADMIN or CAP_NET_ADMIN; "ALL" stays
 // ALL. It accepts what podman's --cap-add accepts: the names
 // containers/common knows for the running kernel.
 func NormalizeCap(c string) (string, error) {
-	u := strings.TrimPrefix(strings.ToUpper(c), "CAP_")
-	if u == capabilities.All {
-		return capabilities.All, nil
+	if name, ok := canonicalCaps[c]; ok {
+		return name, nil
 	}
-	if capabilityNames[u] {
-		return "CAP_" + u, nil
+	u := strings.TrimPrefix(strings.ToUpper(c), "CAP_")
+	if name, ok := canonicalCaps[u]; ok {
+		return name, nil
 	}
 	best, bestD := "", 3
 	for name := range capabilityNames {

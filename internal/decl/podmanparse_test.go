@@ -130,3 +130,20 @@ func TestRulePatterns(t *testing.T) {
 		}
 	}
 }
+
+// The canonical names found at start are podman's, and go through without
+// allocating.
+func TestCanonicalNamesFast(t *testing.T) {
+	for _, s := range []string{"SIGTERM", "SIGKILL", "SIGRTMIN+3", "SIGRTMAX-1", "SIGWINCH", "SIGPWR"} {
+		if !canonicalSignals[s] {
+			t.Errorf("%s is not among the canonical signals", s)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		NormalizeSignal("SIGRTMIN+3")
+		NormalizeCap("CAP_NET_ADMIN")
+		NormalizeCap("NET_ADMIN")
+	}); n != 0 {
+		t.Errorf("%v allocations for canonical names", n)
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/containers/common/pkg/signal"
 	units "github.com/docker/go-units"
+	"golang.org/x/sys/unix"
 )
 
 // Host holds the facts about the host that validation depends on. The zero
@@ -664,10 +666,34 @@ func ParseSize(s string) (int64, error) {
 // case, without the space podman allows before the unit.
 func SizeArg(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
 
+// canonicalSignals are the canonical names (SIGTERM, SIGRTMIN+3) of the
+// signals podman's table knows, found once by asking it about each Linux
+// signal name, so that a canonical name is accepted without allocating.
+var canonicalSignals = func() map[string]bool {
+	var names []string
+	for n := 1; n < 32; n++ {
+		names = append(names, unix.SignalName(syscall.Signal(n)))
+	}
+	names = append(names, "SIGRTMIN", "SIGRTMAX")
+	for i := 1; i <= 15; i++ {
+		names = append(names, fmt.Sprintf("SIGRTMIN+%d", i), fmt.Sprintf("SIGRTMAX-%d", i))
+	}
+	m := map[string]bool{}
+	for _, name := range names {
+		if _, err := signal.ParseSignal(name); err == nil && strings.HasPrefix(name, "SIG") {
+			m[name] = true
+		}
+	}
+	return m
+}()
+
 // NormalizeSignal returns the canonical SIG-prefixed name of a signal given
 // as TERM, SIGTERM, sigterm, SIGRTMIN+3 or a number (1-64), using podman's
 // own signal table (containers/common pkg/signal, as for --stop-signal).
 func NormalizeSignal(s string) (string, error) {
+	if canonicalSignals[s] {
+		return s, nil
+	}
 	if n := digitRun(s); n > 0 && n == len(s) {
 		if n, err := strconv.Atoi(s); err != nil || n < 1 || n > 64 {
 			return "", fmt.Errorf("signal number %s out of range 1-64", s)
