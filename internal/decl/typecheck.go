@@ -1,6 +1,7 @@
 package decl
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"sort"
@@ -70,6 +71,8 @@ func (c *typeCheck) table(raw map[string]any, t reflect.Type, path string, bare 
 	}
 }
 
+var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+
 // value checks one value against the field type t.
 func (c *typeCheck) value(v any, t reflect.Type, key string, bare toml.Key) {
 	if t.Kind() == reflect.Pointer {
@@ -84,7 +87,20 @@ func (c *typeCheck) value(v any, t reflect.Type, key string, bare toml.Key) {
 		}
 		return
 	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		// A type that reads itself from a string, as the decoder
+		// decodes it.
+		s, ok := v.(string)
+		if !ok {
+			c.errf(key, "wrong type: TOML value has type %s; destination has type string: write it in quotes", tomlType(v))
+		} else if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			c.errf(key, "%v", err)
+		}
+		return
+	}
 	switch t.Kind() {
+	case reflect.Interface:
+		// Anything goes.
 	case reflect.String:
 		if _, ok := v.(string); !ok {
 			c.errf(key, "wrong type: TOML value has type %s; destination has type string: write it in quotes", tomlType(v))
@@ -93,11 +109,21 @@ func (c *typeCheck) value(v any, t reflect.Type, key string, bare toml.Key) {
 		if _, ok := v.(bool); !ok {
 			c.errf(key, "wrong type: TOML value has type %s; destination has type boolean: write true or false", tomlType(v))
 		}
-	case reflect.Int:
-		if _, ok := v.(int64); !ok {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(int64)
+		if !ok {
 			c.errf(key, "wrong type: TOML value has type %s; destination has type integer: write a whole number without quotes", tomlType(v))
+		} else if reflect.Zero(t).OverflowInt(n) {
+			c.errf(key, "%d is out of range for this key", n)
 		}
-	case reflect.Float64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := v.(int64)
+		if !ok {
+			c.errf(key, "wrong type: TOML value has type %s; destination has type integer: write a whole number without quotes", tomlType(v))
+		} else if n < 0 || reflect.Zero(t).OverflowUint(uint64(n)) {
+			c.errf(key, "%d is out of range for this key", n)
+		}
+	case reflect.Float32, reflect.Float64:
 		var f float64
 		if !tomlFloat(v, &f) {
 			c.errf(key, "wrong type: TOML value has type %s; destination has type float: write a number without quotes, e.g. 1.5", tomlType(v))
@@ -114,9 +140,9 @@ func (c *typeCheck) value(v any, t reflect.Type, key string, bare toml.Key) {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			if _, ok := m[k].(string); !ok {
-				c.errf(join(key, k), "wrong type: TOML value has type %s; destination has type string: write it in quotes", tomlType(m[k]))
-			}
+			// A map's keys are the user's names: below them, a struct's
+			// unknown keys are reported under the bare path name.*.
+			c.value(m[k], t.Elem(), join(key, k), append(append(toml.Key{}, bare...), k))
 		}
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
@@ -125,7 +151,7 @@ func (c *typeCheck) value(v any, t reflect.Type, key string, bare toml.Key) {
 			return
 		}
 		c.table(m, t, key, bare)
-	case reflect.Slice:
+	case reflect.Slice, reflect.Array:
 		c.array(v, t.Elem(), key, bare)
 	}
 }
