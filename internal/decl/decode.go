@@ -75,19 +75,79 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 }
 
 // decodeStrict reports every type error and unknown key of the document
-// (typeErrors), then, when there is no type error, fills app by the
-// decoder's reflection. usable is false when app cannot be used at all (a
-// type error); unknown keys leave it usable.
+// (typeErrors), then, when there is no type error, fills app from its
+// known keys. usable is false when app cannot be used at all (a type
+// error); unknown keys leave it usable.
 func decodeStrict(file string, data []byte, pos *positions, md toml.MetaData, doc toml.Primitive, top map[string]any, app *App) (ds Diagnostics, usable bool) {
 	typeErrs, unknown := typeErrors(file, pos, top)
 	if len(typeErrs) > 0 {
 		return append(typeErrs, unknown...), false
 	}
+	known := top
+	if len(unknown) > 0 {
+		known = knownKeys(top, reflect.TypeOf(App{}))
+	}
+	if appFromTOML(known, app) {
+		return unknown, true
+	}
+	// Not expected: with no type error and no unknown key the fill above
+	// succeeds (FuzzTypeErrorsAgree). The decoder then says what is wrong.
+	*app = App{}
 	if err := md.PrimitiveDecode(doc, app); err != nil {
-		// Not expected: typeErrors knows every type the decoder refuses.
 		return append(Diagnostics{decodeError(file, data, err)}, unknown...), false
 	}
 	return unknown, true
+}
+
+// knownKeys returns a copy of the table raw without the keys that t (a
+// struct type) does not have, at every depth; the values it keeps have the
+// types of their fields.
+func knownKeys(raw map[string]any, t reflect.Type) map[string]any {
+	out := make(map[string]any, len(raw))
+	for k, v := range raw {
+		f, ok := fieldByTag(t, k)
+		if !ok {
+			continue
+		}
+		out[k] = knownValue(v, f.Type)
+	}
+	return out
+}
+
+func knownValue(v any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && t != durationType:
+		if m, ok := v.(map[string]any); ok {
+			return knownKeys(m, t)
+		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		switch a := v.(type) {
+		case []map[string]any:
+			out := make([]map[string]any, len(a))
+			for i, m := range a {
+				out[i] = knownKeys(m, t.Elem())
+			}
+			return out
+		case []any:
+			out := make([]any, len(a))
+			for i, e := range a {
+				out[i] = knownValue(e, t.Elem())
+			}
+			return out
+		}
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
+		if m, ok := v.(map[string]any); ok {
+			out := make(map[string]any, len(m))
+			for k, e := range m {
+				out[k] = knownValue(e, t.Elem())
+			}
+			return out
+		}
+	}
+	return v
 }
 
 // At returns where key (a key path such as resources or ports[0].host_port,
