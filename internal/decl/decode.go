@@ -223,6 +223,12 @@ func unknownKey(file string, pos *positions, k toml.Key) Diagnostics {
 	}
 	paths := pos.matching(path)
 	if len(paths) == 0 {
+		// A table written only as part of longer names ([t.x], t.x = 1):
+		// where the first of them is.
+		if under, ok := pos.firstUnder(path); ok {
+			at := pos.at[under]
+			return Diagnostics{{File: file, Line: at.Line, Col: at.Col, Key: path, Severity: Error, Message: msg}}
+		}
 		return Diagnostics{{File: file, Key: path, Severity: Error, Message: msg}}
 	}
 	var ds Diagnostics

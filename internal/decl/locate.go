@@ -33,6 +33,11 @@ type positions struct {
 	// byBare maps a path without array indexes to the recorded paths,
 	// in file order; built on first use by matching.
 	byBare map[string][]string
+	// underBare maps each proper prefix of a path without array indexes
+	// (a table written only as part of a longer name, such as a in
+	// [a.b] or a.b = 1) to the first recorded path below it; built on
+	// first use by firstUnder.
+	underBare map[string]string
 }
 
 // pathBudget bounds the bytes of all recorded paths together: far more
@@ -102,6 +107,28 @@ func (p *positions) matching(path string) []string {
 		out = p.byBare[path]
 	}
 	return out
+}
+
+// firstUnder returns the first recorded path, in file order, below the
+// path without array indexes bare: where a table that is only part of
+// longer names is first written.
+func (p *positions) firstUnder(bare string) (string, bool) {
+	p.ensure()
+	if p.underBare == nil {
+		p.underBare = map[string]string{}
+		for _, k := range p.order {
+			b := indexRE.ReplaceAllString(k, "")
+			for i := 0; i < len(b); i++ {
+				if b[i] == '.' {
+					if _, ok := p.underBare[b[:i]]; !ok {
+						p.underBare[b[:i]] = k
+					}
+				}
+			}
+		}
+	}
+	k, ok := p.underBare[bare]
+	return k, ok
 }
 
 // atLine returns the first recorded path on line whose last key is key.

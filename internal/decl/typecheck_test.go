@@ -76,6 +76,8 @@ func TestTypeErrorsEverywhere(t *testing.T) {
 		{"days", img + "start_timeout = \"1 day\"\n", `/d/web.toml:3:1: start_timeout: "1 day" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"; here "24h"`},
 		{"no hint", img + "stop_timeout = \"soon\"\n", `/d/web.toml:3:1: stop_timeout: "soon" is not a duration: write a number and a unit (ns, us, ms, s, m, h) with no space, such as "10s", "1m30s" or "500ms"`},
 		{"datetime", img + "hostname = 1979-05-27\n", `/d/web.toml:3:1: hostname: wrong type: TOML value has type datetime; destination has type string: write it in quotes`},
+		{"implicit table", img + "heath.cmd = [\"x\"]\n", `/d/web.toml:3:1: heath: unknown key "heath"; did you mean "health"?`},
+		{"implicit table in a header", img + "[t.u.v]\nx = 1\n", `/d/web.toml:3:1: t: unknown key "t"; did you mean "tz"?`},
 		{"bad version type and more", "version = \"1\"\nimage = 3\n", `/d/web.toml:1:1: version: wrong type: TOML value has type string; destination has type integer: write a whole number without quotes`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
