@@ -26,6 +26,9 @@ func cmdCheck(c commonFlags, asJSON bool, paths []string, e env) int {
 	if !c.system {
 		limitsNeedDelegation(doctor.Host{FS: os.DirFS("/"), UID: os.Getuid()}, loaded)
 	}
+	for _, l := range loaded {
+		l.Diagnostics.Sort() // by line, whatever added them
+	}
 	if asJSON {
 		out := newCheckJSON(loaded, c.system)
 		writeJSON(e.stdout, out)
@@ -37,7 +40,6 @@ func cmdCheck(c commonFlags, asJSON bool, paths []string, e env) int {
 	}
 	var nerr, nwarn int
 	for _, l := range loaded {
-		l.Diagnostics.Sort()
 		for _, d := range l.Diagnostics {
 			fmt.Fprintln(e.stdout, d.String())
 			if d.Severity == decl.Error {

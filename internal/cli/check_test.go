@@ -29,8 +29,15 @@ retries = "3"
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var first string
+	var first, firstJSON string
 	for i := 0; i < 20; i++ {
+		var js bytes.Buffer
+		run([]string{"check", "--json", file}, env{stdout: &js, stderr: &bytes.Buffer{}, home: dir})
+		if i == 0 {
+			firstJSON = js.String()
+		} else if js.String() != firstJSON {
+			t.Fatalf("check --json run %d differs:\n%s\nfirst run:\n%s", i, js.String(), firstJSON)
+		}
 		var out, errOut bytes.Buffer
 		if code := run([]string{"check", file}, env{stdout: &out, stderr: &errOut, home: dir}); code != exitProblem {
 			t.Fatalf("exit %d, want %d; stderr: %s", code, exitProblem, errOut.String())
