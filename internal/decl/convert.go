@@ -110,6 +110,9 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = healthFromTOML(v, a.Health)
 		case "resources":
 			ok = resourcesFromTOML(v, &a.Resources)
+		case "update":
+			a.Update = &Update{}
+			ok = updateFromTOML(v, a.Update)
 		case "restart":
 			ok = tomlString(v, &a.Restart)
 		case "stop_signal":
@@ -271,6 +274,39 @@ func healthFromTOML(v any, h *Health) bool {
 			ok = tomlDuration(v, &h.StartPeriod)
 		case "on_failure":
 			ok = tomlString(v, &h.OnFailure)
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func updateFromTOML(v any, u *Update) bool {
+	t, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	for k, v := range t {
+		switch k {
+		case "policy":
+			ok = tomlString(v, &u.Policy)
+		case "schedule":
+			ok = tomlString(v, &u.Schedule)
+		case "random_delay":
+			u.RandomDelay = &Duration{}
+			ok = tomlDuration(v, u.RandomDelay)
+		case "health_window":
+			ok = tomlDuration(v, &u.HealthWindow)
+		case "keep_images":
+			ok = tomlInt(v, &u.KeepImages)
+		case "tls_verify":
+			var b bool
+			if ok = tomlBool(v, &b); ok {
+				u.TLSVerify = &b
+			}
 		default:
 			ok = false
 		}

@@ -18,8 +18,15 @@ const (
 	// DefaultKeepSnapshots is how many snapshots of a persistent app are kept.
 	DefaultKeepSnapshots = 3
 	DefaultProtocol      = "tcp"
-	DefaultInit          = "/sbin/init"
-	SystemdStopSignal    = "SIGRTMIN+3"
+	// Update defaults: checked daily at a random time in the first hour,
+	// five minutes for the new image to come up healthy, two earlier
+	// images kept for rollback.
+	DefaultUpdateSchedule    = "daily"
+	DefaultUpdateRandomDelay = time.Hour
+	DefaultHealthWindow      = 5 * time.Minute
+	DefaultKeepImages        = 2
+	DefaultInit              = "/sbin/init"
+	SystemdStopSignal        = "SIGRTMIN+3"
 )
 
 // applyDefaults fills in what the declaration left out and makes relative
@@ -72,6 +79,23 @@ func applyDefaults(a *App, dir, home string) {
 	}
 	for i := range a.EnvFiles {
 		a.EnvFiles[i] = resolvePath(a.EnvFiles[i], dir, home)
+	}
+	if u := a.Update; u != nil {
+		if u.Policy == "" {
+			u.Policy = "off"
+		}
+		if u.Schedule == "" {
+			u.Schedule = DefaultUpdateSchedule
+		}
+		if u.RandomDelay == nil {
+			u.RandomDelay = &Duration{DefaultUpdateRandomDelay}
+		}
+		if u.HealthWindow.Duration == 0 {
+			u.HealthWindow.Duration = DefaultHealthWindow
+		}
+		if u.KeepImages == 0 {
+			u.KeepImages = DefaultKeepImages
+		}
 	}
 	if a.Health != nil && a.Health.OnFailure == "" {
 		// Killed, the container ends its unit's main process and systemd

@@ -94,6 +94,9 @@ type App struct {
 
 	Health    *Health   `toml:"health"`
 	Resources Resources `toml:"resources"`
+	// Update says whether and when ynhd moves the app to a newer image of
+	// its tag, with a health-gated rollback (see docs/updates.md).
+	Update *Update `toml:"update"`
 
 	Restart     string            `toml:"restart"`      // always (default), on-failure, on-abnormal, on-abort, on-watchdog, on-success, no
 	StopSignal  string            `toml:"stop_signal"`  // default: the image's STOPSIGNAL; SIGRTMIN+3 in systemd mode
@@ -176,6 +179,39 @@ type Health struct {
 	Retries     int      `toml:"retries"`
 	StartPeriod Duration `toml:"start_period"`
 	OnFailure   string   `toml:"on_failure"` // kill (default: the unit restarts it), restart, stop, none
+}
+
+// Update is the app's image update policy. Defaults are filled in by
+// applyDefaults when the table is present.
+type Update struct {
+	// Policy is off (the default), registry (follow the digest the
+	// registry serves for the image's tag) or local (follow the image the
+	// tag names in local storage, for images built or tagged on the host).
+	Policy string `toml:"policy"`
+	// Schedule is when the daemon checks, a subset of systemd calendar
+	// expressions (see ParseSchedule); default daily.
+	Schedule string `toml:"schedule"`
+	// RandomDelay spreads checks over this much time after the scheduled
+	// one; nil means DefaultUpdateRandomDelay.
+	RandomDelay *Duration `toml:"random_delay"`
+	// HealthWindow is how long the new image has to be running (and
+	// healthy, with a [health] check) before it is rolled back; default
+	// DefaultHealthWindow.
+	HealthWindow Duration `toml:"health_window"`
+	// KeepImages is how many earlier images are kept for rollback
+	// (default DefaultKeepImages).
+	KeepImages int `toml:"keep_images"`
+	// TLSVerify false lets checks and pulls use a registry over plain
+	// HTTP or with a certificate that does not verify; default true.
+	TLSVerify *bool `toml:"tls_verify"`
+}
+
+// UpdatePolicy is the app's update policy: "off" without an [update] table.
+func (a *App) UpdatePolicy() string {
+	if a.Update == nil || a.Update.Policy == "" {
+		return "off"
+	}
+	return a.Update.Policy
 }
 
 // Resources are limits on the container.

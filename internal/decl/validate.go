@@ -105,6 +105,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.runOptions()
 	v.lifecycle()
 	v.health()
+	v.update()
 	v.resources()
 	v.systemUser(host)
 	v.persistent(host)
@@ -260,6 +261,10 @@ func scanStrings(a *App) (total int, suspect bool) {
 	if h := a.Health; h != nil {
 		c.strs(h.Cmd)
 		c.str(h.OnFailure)
+	}
+	if u := a.Update; u != nil {
+		c.str(u.Policy)
+		c.str(u.Schedule)
 	}
 	c.str(a.Resources.Memory)
 	c.str(a.Restart)
