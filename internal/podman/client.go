@@ -267,3 +267,63 @@ func (c *Client) RemoveVolume(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// LocalImage returns a local image's ID and the registry digests it is
+// known by (repo@sha256:...), or "" when there is none.
+func (c *Client) LocalImage(ctx context.Context, ref string) (id string, digests []string, err error) {
+	cctx := c.ctx(ctx)
+	ok, err := images.Exists(cctx, ref, nil)
+	if err != nil || !ok {
+		return "", nil, err
+	}
+	img, err := images.GetImage(cctx, ref, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return img.ID, img.RepoDigests, nil
+}
+
+// PullImage pulls an image; tlsVerify false allows plain HTTP and
+// certificates that do not verify. It returns the pulled image's ID.
+func (c *Client) PullImage(ctx context.Context, ref string, tlsVerify bool) (string, error) {
+	quiet, skip := true, !tlsVerify
+	ids, err := images.Pull(c.ctx(ctx), ref, &images.PullOptions{Quiet: &quiet, SkipTLSVerify: &skip})
+	if err != nil {
+		return "", fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	if len(ids) == 0 {
+		return "", fmt.Errorf("pulling %s: podman named no image", ref)
+	}
+	return ids[0], nil
+}
+
+// TagImage points ref at the image id.
+func (c *Client) TagImage(ctx context.Context, id, ref string) error {
+	repo, tag := splitTag(NormalizeRef(ref))
+	if err := images.Tag(c.ctx(ctx), id, tag, repo, nil); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", shortID(id), ref, err)
+	}
+	return nil
+}
+
+// RemoveImage removes an image by ID; an image a container uses or that
+// another name still holds is left alone (podman refuses without force).
+func (c *Client) RemoveImage(ctx context.Context, id string) error {
+	_, errs := images.Remove(c.ctx(ctx), []string{id}, nil)
+	return errors.Join(errs...)
+}
+
+func splitTag(ref string) (repo, tag string) {
+	i := strings.LastIndex(ref, ":")
+	if i <= strings.LastIndex(ref, "/") {
+		return ref, "latest"
+	}
+	return ref[:i], ref[i+1:]
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -49,3 +49,20 @@ func (*Client) ManagedVolumes(context.Context) ([]string, error) { return nil, E
 
 // RemoveVolume fails in this build.
 func (*Client) RemoveVolume(context.Context, string) error { return ErrNoAPI }
+
+// LocalImage needs the podman API.
+func (*Client) LocalImage(context.Context, string) (string, []string, error) {
+	return "", nil, ErrNoAPI
+}
+
+// PullImage needs the podman API.
+func (*Client) PullImage(context.Context, string, bool) (string, error) { return "", ErrNoAPI }
+
+// TagImage needs the podman API.
+func (*Client) TagImage(context.Context, string, string) error { return ErrNoAPI }
+
+// RemoveImage needs the podman API.
+func (*Client) RemoveImage(context.Context, string) error { return ErrNoAPI }
+
+// RemoteDigest needs the registry client built with the podman API.
+func RemoteDigest(context.Context, string, bool) (string, error) { return "", ErrNoAPI }
