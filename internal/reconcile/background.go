@@ -193,3 +193,27 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// hold marks apps busy with work done outside passes, as if a job ran
+// for each, unless one of them is busy already.
+func (b *background) hold(kind, image string, apps []string) (release func(), ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, app := range apps {
+		if b.running[app] != nil {
+			return nil, false
+		}
+	}
+	now := time.Now()
+	for _, app := range apps {
+		b.running[app] = &Preparation{Kind: kind, Image: image, Since: now}
+	}
+	return func() {
+		b.mu.Lock()
+		for _, app := range apps {
+			delete(b.running, app)
+		}
+		b.mu.Unlock()
+		b.wake()
+	}, true
+}

@@ -187,6 +187,26 @@ func (r *Reconciler) SetWake(f func()) {
 	r.wake = f
 }
 
+// Hold keeps passes away from apps while something outside them works on
+// them (an image update): a pass plans nothing for a held app and status
+// shows kind and image as what it is busy with. It fails (false) when one
+// of the apps is busy already. release ends the hold and asks for a pass.
+func (r *Reconciler) Hold(kind, image string, apps ...string) (release func(), ok bool) {
+	return r.bg.hold(kind, image, apps)
+}
+
+// Apps returns the valid declarations the last pass read. Call it from
+// the goroutine that runs passes, between them.
+func (r *Reconciler) Apps() []*decl.App {
+	out := make([]*decl.App, 0, len(r.last))
+	for _, d := range r.last {
+		if d.Decl != nil {
+			out = append(out, d.Decl)
+		}
+	}
+	return out
+}
+
 // Close stops the background pulls and builds.
 func (r *Reconciler) Close() { r.bg.stop() }
 

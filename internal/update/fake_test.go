@@ -1,0 +1,166 @@
+package update
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/podman"
+)
+
+// world is a fake registry, podman and service manager in one: the
+// registry maps refs to digests, local storage maps refs to image IDs and
+// image IDs to digests, and a unit's (re)start makes its container run
+// whatever its ref names then, healthy unless the image is in sick.
+type world struct {
+	mu       sync.Mutex
+	remote   map[string]string // ref -> digest served
+	byDigest map[string]string // digest -> image ID a pull gives
+	tags     map[string]string // ref -> local image ID
+	digests  map[string][]string
+	images   map[string]bool
+	running  map[string]string // app -> image ID
+	refs     map[string]string // app -> ref
+	sick     map[string]bool   // image IDs whose health check fails
+	down     bool              // the registry does not answer
+	log      []string
+}
+
+func newWorld() *world {
+	return &world{remote: map[string]string{}, byDigest: map[string]string{}, tags: map[string]string{},
+		digests: map[string][]string{}, images: map[string]bool{}, running: map[string]string{},
+		refs: map[string]string{}, sick: map[string]bool{}}
+}
+
+func (w *world) record(f string, args ...any) { w.log = append(w.log, fmt.Sprintf(f, args...)) }
+
+func (w *world) Log() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.log, "\n")
+}
+
+func (w *world) Registry(_ context.Context, ref string, _ bool) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.record("head %s", ref)
+	if w.down {
+		return "", errors.New("connection refused")
+	}
+	return w.remote[ref], nil
+}
+
+func (w *world) Containers(_ context.Context, _ map[string]bool) (map[string]podman.Container, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]podman.Container{}
+	for app, id := range w.running {
+		h := "healthy"
+		if w.sick[id] {
+			h = "unhealthy"
+		}
+		out[app] = podman.Container{App: app, State: "running", ImageID: id, Health: h}
+	}
+	return out, nil
+}
+
+func (w *world) LocalImage(_ context.Context, ref string) (string, []string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := w.tags[ref]
+	return id, w.digests[id], nil
+}
+
+func (w *world) PullImage(_ context.Context, ref string, _ bool) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.record("pull %s", ref)
+	if w.down {
+		return "", errors.New("connection refused")
+	}
+	d := w.remote[ref]
+	id := w.byDigest[d]
+	name, _, _ := strings.Cut(ref, ":")
+	w.tags[ref], w.images[id] = id, true
+	w.digests[id] = append(w.digests[id], name+"@"+d)
+	return id, nil
+}
+
+func (w *world) TagImage(_ context.Context, id, ref string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.record("tag %s %s", id, ref)
+	w.tags[ref] = id
+	return nil
+}
+
+func (w *world) RemoveImage(_ context.Context, id string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.running {
+		if r == id {
+			return errors.New("in use")
+		}
+	}
+	for _, t := range w.tags {
+		if t == id {
+			return errors.New("tagged")
+		}
+	}
+	w.record("rmi %s", id)
+	delete(w.images, id)
+	return nil
+}
+
+func (w *world) Start(_ context.Context, unit string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	app := strings.TrimSuffix(unit, ".service")
+	w.record("start %s", app)
+	w.running[app] = w.tags[w.refs[app]]
+	return nil
+}
+
+func (w *world) Stop(_ context.Context, unit string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	app := strings.TrimSuffix(unit, ".service")
+	w.record("stop %s", app)
+	delete(w.running, app)
+	return nil
+}
+
+func (w *world) Restart(_ context.Context, unit string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	app := strings.TrimSuffix(unit, ".service")
+	w.record("restart %s", app)
+	w.running[app] = w.tags[w.refs[app]]
+	return nil
+}
+
+// clock is a fake time that each look at it moves on.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+func sorted(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
