@@ -69,7 +69,7 @@ func newRoot(e *env) *cobra.Command {
 	}
 	add("decl", checkCmd(e), renderCmd(e))
 	add("daemon", runCmd(e), planCmd(e), applyCmd(e), statusCmd(e), logsCmd(e),
-		unitCmd(e, "start"), unitCmd(e, "stop"), unitCmd(e, "restart"))
+		unitCmd(e, "start"), unitCmd(e, "stop"), unitCmd(e, "restart"), updateCmd(e), historyCmd(e))
 	add("keep", snapshotsCmd(e), snapshotCmd(e), recreateCmd(e), rollbackCmd(e), backupCmd(e), restoreCmd(e))
 	add("move", exportCmd(e), importCmd(e))
 	add("host", doctorCmd(e), pruneCmd(e), waitOnlineCmd(e), versionCmd())

@@ -25,6 +25,7 @@ import (
 	"github.com/ynhd/ynhd/internal/sdbus"
 	"github.com/ynhd/ynhd/internal/sysuser"
 	"github.com/ynhd/ynhd/internal/units"
+	updates "github.com/ynhd/ynhd/internal/update"
 )
 
 // layout is where one ynhd instance keeps its files.
@@ -136,6 +137,11 @@ func (l layout) equip(ctx context.Context, conn reconcile.Manager, r equipable) 
 		return err
 	}
 	r.SetPodman(pc)
+	if u, ok := r.(interface {
+		SetUpdates(updates.Podman, updates.Registry)
+	}); ok {
+		u.SetUpdates(pc, podman.RemoteDigest)
+	}
 	return nil
 }
 

@@ -25,6 +25,8 @@ type appReport struct {
 	reconcile.AppStatus
 	// UnitRestarts counts systemd's own restarts of the unit (NRestarts).
 	UnitRestarts uint32 `json:"unit_restarts"`
+	// Update is the last image update check, update or rollback.
+	Update *updateSummary `json:"update,omitempty"`
 }
 
 func cmdStatus(c commonFlags, asJSON bool, e env) int {
@@ -67,7 +69,7 @@ func cmdStatus(c commonFlags, asJSON bool, e env) int {
 			a.Condition = reconcile.ConditionOf(a)
 			st.Apps[i] = a
 		}
-		r := appReport{AppStatus: a}
+		r := appReport{AppStatus: a, Update: updateStatus(l.stateDir, a.App)}
 		if p, err := conn.GetUnitTypePropertyContext(ctx, a.Unit, "Service", "NRestarts"); err == nil {
 			r.UnitRestarts, _ = p.Value.Value().(uint32)
 		}
@@ -135,6 +137,11 @@ func cmdStatus(c commonFlags, asJSON bool, e env) int {
 	for _, r := range reports {
 		if r.Preparing != nil {
 			fmt.Fprintf(e.stdout, "%s: %s\n", r.App, r.Preparing)
+		}
+		if r.Update != nil {
+			for _, line := range r.Update.lines(r.App) {
+				fmt.Fprintln(e.stdout, line)
+			}
 		}
 		if r.StoppedByUser {
 			fmt.Fprintf(e.stdout, "%s: stopped with ynhd stop; ynhd start %s (or an edit) starts it again\n", r.App, r.App)

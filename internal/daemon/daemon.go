@@ -35,6 +35,7 @@ import (
 	"github.com/ynhd/ynhd/internal/logging"
 	"github.com/ynhd/ynhd/internal/reconcile"
 	"github.com/ynhd/ynhd/internal/sdnotify"
+	"github.com/ynhd/ynhd/internal/update"
 )
 
 // Defaults for Config.
@@ -101,6 +102,10 @@ type Daemon struct {
 	lastStatus []byte
 	// lastSummary is the STATUS= last sent to the manager.
 	lastSummary string
+	// upd runs image update checks; nil without the podman API.
+	upd *update.Runner
+	// ctx is Run's: work that outlives a pass (update checks) ends with it.
+	ctx context.Context
 }
 
 // New returns a daemon over conn.
@@ -130,6 +135,33 @@ func New(cfg Config, conn Conn, log *zap.Logger) *Daemon {
 // SetPodman gives the daemon the podman API (see reconcile.SetPodman).
 func (d *Daemon) SetPodman(p reconcile.Podman) { d.rec.SetPodman(p) }
 
+// SetUpdates lets the daemon check apps' images for updates on their
+// schedules and when `ynhd update` asks (see package update). p is the
+// podman API; reg asks registries.
+func (d *Daemon) SetUpdates(p update.Podman, reg update.Registry) {
+	d.upd = &update.Runner{
+		U: &update.Updater{Podman: p, Registry: reg, Units: update.JobManager{M: d.conn},
+			Store: update.StoreIn(d.cfg.StateDir), Log: d.log.Named("update")},
+		Hold: d.rec.Hold, Log: d.log.Named("update"),
+	}
+}
+
+// updates queues the update checks that are due, and on a reload the
+// ones `ynhd update` asked for. It makes no podman call itself.
+func (d *Daemon) updates(reason string) {
+	if d.upd == nil {
+		return
+	}
+	var reqs []update.Request
+	if reason == "reload" || reason == "start" {
+		var err error
+		if reqs, err = d.upd.U.Store.Take(); err != nil {
+			d.log.Warn("reading update requests", zap.Error(err))
+		}
+	}
+	d.upd.Due(d.ctx, time.Now(), d.rec.Apps(), reqs)
+}
+
 // SetUnitLog lets the daemon explain failed units from their journal (see
 // reconcile.SetUnitLog).
 func (d *Daemon) SetUnitLog(l reconcile.UnitLog) { d.rec.SetUnitLog(l) }
@@ -151,6 +183,7 @@ func (d *Daemon) SetIntents(i reconcile.Intents) { d.rec.SetIntents(i) }
 func (d *Daemon) Run(ctx context.Context) error {
 	log := d.log
 	d.started = time.Now()
+	d.ctx = ctx
 	defer d.rec.Close()
 	for _, dir := range []string{d.cfg.Reconcile.DeclDir, d.cfg.Units.Path} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -356,6 +389,7 @@ func (d *Daemon) pass(ctx context.Context, reason string, s *schedule) {
 	if s.failures > 0 {
 		d.log.Info("passes work again", zap.Int("failed_passes", s.failures))
 	}
+	d.updates(reason)
 	s.failures, s.lastErr = 0, ""
 	d.log.Debug("pass", zap.String("reason", reason), zap.Duration("took", time.Since(start)), zap.String("status", st.Summary()))
 	summary := st.Summary()

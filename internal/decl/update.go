@@ -145,7 +145,7 @@ func (a *App) UpdateDelay() time.Duration {
 }
 
 // update checks the [update] table.
-func (v *validator) update() {
+func (v *validator) update(host Host) {
 	a := v.app
 	u := a.Update
 	if u == nil {
@@ -171,6 +171,8 @@ func (v *validator) update() {
 		return
 	}
 	switch {
+	case host.System:
+		v.errf("update.policy", "updates run in user mode only for now: set policy = \"off\" in system mode")
 	case a.Persistent:
 		v.errf("update.policy", "updates of persistent apps are not supported yet (their image changes through ynhd recreate, which takes a snapshot); set policy = \"off\"")
 	case strings.Contains(a.Image, "@"):

@@ -105,7 +105,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.runOptions()
 	v.lifecycle()
 	v.health()
-	v.update()
+	v.update(host)
 	v.resources()
 	v.systemUser(host)
 	v.persistent(host)

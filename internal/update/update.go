@@ -194,6 +194,12 @@ func (u *Updater) apply(ctx context.Context, a *decl.App, all []*decl.App, st *S
 	log.Info("updating")
 	why := u.restartOn(ctx, a, newID)
 	now := u.now()
+	if ctx.Err() != nil {
+		// ynhd is stopping: the app stays on the new image, checked
+		// again at the next start.
+		st.add(Event{Time: now, Kind: KindFailed, From: oldID, To: newID, Digest: digest, Reason: "interrupted while waiting for the new image; it was kept"})
+		return "", fmt.Errorf("interrupted while waiting for %s to come up; it runs it", a.Name)
+	}
 	if why == "" {
 		st.ImageID, st.Digest = newID, orDefault(digest, st.Digest)
 		st.add(Event{Time: now, Kind: KindUpdated, From: oldID, To: newID, Digest: digest})
