@@ -98,6 +98,9 @@ readonly PACKAGES=(
 	dbus dbus-user-session systemd debootstrap busybox-static
 	golang-github-containernetworking-plugin-dnsname
 	util-linux procps passwd tar
+	# A local registry for the image update tests (test/integration),
+	# which start it themselves as a transient user unit on loopback.
+	docker-registry
 )
 
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"

@@ -1,0 +1,239 @@
+package integration
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/testenv"
+)
+
+// registryUnit is the transient user unit the local registry runs in.
+const registryUnit = "ynhd-it-registry.service"
+
+// startRegistry runs Debian's docker-registry on a free loopback port as
+// a transient user unit (its requests are in its journal) and returns its
+// address. It is stopped when the test ends.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("no docker-registry (Debian package docker-registry; hack/testenv.sh up installs it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n",
+		filepath.Join(dir, "data"), addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testenv.SystemctlErr("reset-failed", registryUnit)
+	if out, err := exec.Command("systemd-run", "--user", "--unit="+registryUnit, "--collect", bin, "serve", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("starting the registry: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { testenv.SystemctlErr("stop", registryUnit) })
+	testenv.WaitFor(t, 20*time.Second, 100*time.Millisecond, "registry listening on "+addr, func() (bool, error) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil, nil
+	})
+	return addr
+}
+
+// buildVariant builds a tiny image named localhost/ynhd-it-upd:TAG from
+// the busybox image with /version, and /healthy when healthy.
+func buildVariant(t *testing.T, tag string, healthy bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	cf := fmt.Sprintf("FROM %s\nCOPY version /version\n", testenv.BusyboxImage)
+	if healthy {
+		cf += "COPY version /healthy\n"
+	}
+	os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(cf), 0o644)
+	os.WriteFile(filepath.Join(dir, "version"), []byte(tag+"\n"), 0o644)
+	name := "localhost/ynhd-it-upd:" + tag
+	testenv.Podman(t, "build", "-q", "-t", name, dir)
+	t.Cleanup(func() { testenv.PodmanErr("rmi", "-f", name) })
+	return name
+}
+
+// pushAs moves the registry's tag to the local image src.
+func pushAs(t *testing.T, src, ref string) {
+	t.Helper()
+	testenv.Podman(t, "push", "-q", "--tls-verify=false", src, "docker://"+ref)
+}
+
+func imageID(t *testing.T, ref string) string {
+	t.Helper()
+	return testenv.Podman(t, "image", "inspect", "--format", "{{.Id}}", ref)
+}
+
+func containerImage(t *testing.T, app string) string {
+	t.Helper()
+	out, _ := testenv.PodmanErr("container", "inspect", "--format", "{{.Image}}", app)
+	return out
+}
+
+// ynhdRunErr runs ynhd and returns its combined output and exit code.
+func ynhdRunErr(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(ynhdBin(t), args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	}
+	t.Fatalf("ynhd %s: %v", strings.Join(args, " "), err)
+	return "", 0
+}
+
+type historyEvent struct {
+	Kind, From, To, Digest, Reason string
+}
+
+func history(t *testing.T, app string) []historyEvent {
+	t.Helper()
+	var evs []historyEvent
+	if err := json.Unmarshal([]byte(ynhdOut(t, "history", "--json", app)), &evs); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// TestImageUpdate follows one app through the update cases: an unchanged
+// tag pulls nothing (the registry serves no manifest or layer), a tag
+// moved to a healthy image is pulled and run with the app that requires
+// it restarted after it is healthy, a tag moved to an image whose health
+// check fails is rolled back to the previous image ID and not tried again,
+// and a registry that is down leaves the app running and says so.
+func TestImageUpdate(t *testing.T) {
+	ensureDaemon(t)
+	addr := startRegistry(t)
+	ref := addr + "/ynhd-it/upd-web:1"
+	v1, v2, v3 := buildVariant(t, "v1", true), buildVariant(t, "v2", true), buildVariant(t, "v3-sick", false)
+	pushAs(t, v1, ref)
+	testenv.Podman(t, "pull", "-q", "--tls-verify=false", ref)
+	t.Cleanup(func() {
+		undeclare(t, "upd-api")
+		undeclare(t, "upd-web")
+		testenv.PodmanErr("rmi", "-f", ref)
+	})
+	first := imageID(t, ref)
+	declare(t, "upd-web", fmt.Sprintf(`version = 1
+image = %q
+command = ["sleep", "100000"]
+stop_timeout = "1s"
+[health]
+cmd = ["test", "-f", "/healthy"]
+interval = "1s"
+retries = 2
+[update]
+policy = "registry"
+tls_verify = false
+health_window = "40s"
+`, ref))
+	declare(t, "upd-api", fmt.Sprintf("version = 1\nimage = %q\ncommand = [\"sleep\", \"100000\"]\nstop_timeout = \"1s\"\nrequires = [\"upd-web\"]\n", testenv.BusyboxImage))
+	waitContainer(t, "upd-web", "running", anyCtr)
+	api0 := waitContainer(t, "upd-api", "running", anyCtr)
+
+	// Unchanged: one HEAD, no manifest or blob served.
+	mark := time.Now()
+	time.Sleep(1100 * time.Millisecond) // the journal's --since has whole seconds
+	out, code := ynhdRunErr(t, "update", "upd-web")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("unchanged tag: exit %d:\n%s", code, out)
+	}
+	time.Sleep(time.Second)
+	reg := journalSince(t, registryUnit, mark.Add(time.Second))
+	if !strings.Contains(reg, "HEAD") {
+		t.Errorf("the registry saw no HEAD request:\n%s", reg)
+	}
+	for _, line := range strings.Split(reg, "\n") {
+		if strings.Contains(line, "method=GET") && (strings.Contains(line, "/blobs/") || strings.Contains(line, "/manifests/")) {
+			t.Errorf("an unchanged tag downloaded something: %s", line)
+		}
+	}
+	if c := containerImage(t, "upd-web"); c != first {
+		t.Fatalf("upd-web runs %s, want %s", c, first)
+	}
+
+	// A healthy image: --check reports it, update moves to it.
+	pushAs(t, v2, ref)
+	if out, code := ynhdRunErr(t, "update", "--check", "upd-web"); code != 0 || !strings.Contains(out, "update available") {
+		t.Fatalf("--check: exit %d:\n%s", code, out)
+	}
+	if c := containerImage(t, "upd-web"); c != first {
+		t.Fatalf("--check changed the image: %s", c)
+	}
+	out, code = ynhdRunErr(t, "update", "upd-web")
+	if code != 0 || !strings.Contains(out, "updated from") {
+		t.Fatalf("healthy update: exit %d:\n%s\n%s", code, out, lastLines(journalSince(t, "ynhd.service", mark), 30))
+	}
+	second := imageID(t, ref)
+	if second == first || containerImage(t, "upd-web") != second {
+		t.Fatalf("after the update upd-web runs %s (tag names %s, was %s)", containerImage(t, "upd-web"), second, first)
+	}
+	web := waitContainer(t, "upd-web", "running the new image", anyCtr)
+	api := waitContainer(t, "upd-api", "restarted after upd-web", func(c ctr) bool { return c.ID != api0.ID })
+	if !api.Started.After(web.Started) {
+		t.Errorf("upd-api started at %s, not after upd-web (%s)", api.Started, web.Started)
+	}
+	if h := history(t, "upd-web"); len(h) == 0 || h[len(h)-1].Kind != "updated" || h[len(h)-1].To != second {
+		t.Errorf("history after the update: %+v", h)
+	}
+
+	// An image whose health check fails: rolled back to the second image.
+	pushAs(t, v3, ref)
+	start := time.Now()
+	out, code = ynhdRunErr(t, "update", "upd-web")
+	if code == 0 || !strings.Contains(out, "rolled back") {
+		t.Fatalf("sick update: exit %d:\n%s", code, out)
+	}
+	if took := time.Since(start); took > 40*time.Second+30*time.Second {
+		t.Errorf("the rollback took %s, more than the 40 s window allows for", took)
+	}
+	if c, id := containerImage(t, "upd-web"), imageID(t, ref); c != second || id != second {
+		t.Errorf("after the rollback upd-web runs %s and the tag names %s, want %s", c, id, second)
+	}
+	waitContainer(t, "upd-api", "running after the rollback", anyCtr)
+	h := history(t, "upd-web")
+	if len(h) == 0 || h[len(h)-1].Kind != "rolled-back" || h[len(h)-1].From != second || h[len(h)-1].Reason == "" {
+		t.Errorf("history after the rollback: %+v", h)
+	}
+	if out, _ := ynhdRunErr(t, "update", "upd-web"); !strings.Contains(out, "rolled back before") {
+		t.Errorf("the bad digest was tried again:\n%s", out)
+	}
+	if st := ynhdOut(t, "status"); !strings.Contains(st, "upd-web: rolled-back at") {
+		t.Errorf("ynhd status does not show the rollback:\n%s", st)
+	}
+
+	// The registry down: the check fails, the app runs on.
+	before, _ := current("upd-web")
+	testenv.Systemctl(t, "stop", registryUnit)
+	out, code = ynhdRunErr(t, "update", "upd-web")
+	if code == 0 || !strings.Contains(out, "check failed") {
+		t.Errorf("registry down: exit %d:\n%s", code, out)
+	}
+	if after, ok := current("upd-web"); !ok || after.ID != before.ID {
+		t.Errorf("the app was touched while the registry was down")
+	}
+	if st := ynhdOut(t, "status"); !strings.Contains(st, "check failed") {
+		t.Errorf("ynhd status does not report the failed check:\n%s", st)
+	}
+}
