@@ -11,6 +11,7 @@ type JobStarter interface {
 	StartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
 	StopUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
 	RestartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	ResetFailedUnitContext(ctx context.Context, name string) error
 }
 
 // JobManager is Units over a JobStarter: each call queues a job in
@@ -27,8 +28,11 @@ func (j JobManager) Stop(ctx context.Context, unit string) error {
 	return j.job(ctx, unit, j.M.StopUnitContext)
 }
 
-// Restart restarts unit and waits for the job.
+// Restart restarts unit and waits for the job. A unit that failed (a
+// new image that kept crashing hits the start limit) is reset first, so
+// that a rollback can start it again.
 func (j JobManager) Restart(ctx context.Context, unit string) error {
+	_ = j.M.ResetFailedUnitContext(ctx, unit) // fails when the unit is not failed
 	return j.job(ctx, unit, j.M.RestartUnitContext)
 }
 

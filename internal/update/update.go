@@ -248,10 +248,19 @@ func (u *Updater) restartOn(ctx context.Context, a *decl.App, imageID string) st
 	}
 	health := map[string]bool{a.Name: a.Health != nil}
 	last := "the container did not start"
+	var ran string // the first container seen running imageID
 	for {
 		cs, err := u.Podman.Containers(ctx, health)
 		if err == nil {
 			c, ok := cs[a.Name]
+			if ok && c.ImageID == imageID && c.ID != "" {
+				if ran != "" && c.ID != ran {
+					// podman killed it (health on_failure) or it exited,
+					// and its unit started another.
+					return "it did not stay up (its container was replaced; see ynhd logs " + a.Name + ")"
+				}
+				ran = c.ID
+			}
 			switch {
 			case !ok || c.State != "running":
 				last = "the container was not running"
