@@ -84,7 +84,7 @@ test-system: lint
 	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) -v ./test/system/
 
 test-unit: lint
-	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/ ./internal/export/ ./internal/importer/ ./internal/keep/ ./internal/schema/
+	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./internal/decl/ ./internal/units/ ./internal/podman/ ./internal/cli/ ./internal/sysuser/ ./internal/export/ ./internal/importer/ ./internal/keep/ ./internal/schema/ ./internal/update/
 
 # Not part of `make test`: random changes to 100 apps for 10 minutes with
 # ynhd restarted every 2, then leaks, volume data and ynhd's memory and
