@@ -385,6 +385,9 @@ func (k *kubeApp) lifecycle() {
 	if a.Systemd {
 		k.w.warn("systemd", "systemd mode has no Kubernetes form: an init system as PID 1 needs what podman --systemd=always provides (cgroup file system, tmpfs mounts, readiness through sd_notify, SIGRTMIN+3 to stop); the container runs %s as a plain command", strings.Join(append(append([]string{}, a.Entrypoint...), a.Command...), " "))
 	}
+	if p := a.UpdatePolicy(); p != "off" {
+		k.w.warn("update", "Kubernetes does not follow a tag by itself: policy %q has no form; roll out a new image with the Deployment (its readiness probe gates the rollout) or a tool that watches the registry", p)
+	}
 	if a.Persistent {
 		k.w.warn("persistent", "a pod's container file system starts afresh at every restart, and Kubernetes has no snapshots: what %s keeps outside volumes must move into volumes (PersistentVolumeClaims) before it runs there", a.Name)
 	}

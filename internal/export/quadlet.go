@@ -165,6 +165,10 @@ func (q *quadletApp) process(c *units.Section) {
 	if a.TZ != "" {
 		c.Text("Timezone", a.TZ)
 	}
+	if p := a.UpdatePolicy(); p != "off" {
+		c.Raw("AutoUpdate", p)
+		q.w.warn("update", "AutoUpdate=%s is podman auto-update's (enable podman-auto-update.timer): it rolls back an image that fails to start, not one that fails its health check within health_window, and schedule, random_delay and keep_images have no form there", p)
+	}
 	if a.Persistent {
 		q.w.warn("persistent", "a Quadlet container is created afresh at every start (podman run --rm --replace): what %s keeps outside volumes is lost there; move it into volumes first", a.Name)
 	}

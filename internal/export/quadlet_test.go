@@ -12,7 +12,7 @@ import (
 // for the sections Quadlet reads, limited to the ones an export may write.
 // A key outside this table would make Quadlet refuse the file.
 var quadletKeys = map[string]map[string]bool{
-	"Container": set("AddCapability", "AddDevice", "AddHost", "ContainerName", "DNS", "DropCapability",
+	"Container": set("AddCapability", "AddDevice", "AddHost", "AutoUpdate", "ContainerName", "DNS", "DropCapability",
 		"Entrypoint", "Environment", "EnvironmentFile", "Exec", "GIDMap", "Group", "GroupAdd",
 		"HealthCmd", "HealthInterval", "HealthOnFailure", "HealthRetries", "HealthStartPeriod",
 		"HealthTimeout", "HostName", "Image", "Label", "LogDriver", "LogOpt", "Memory", "Network",
