@@ -133,6 +133,7 @@ func TestImageUpdate(t *testing.T) {
 		undeclare(t, "upd-api")
 		undeclare(t, "upd-web")
 		testenv.PodmanErr("rmi", "-f", ref)
+		os.Remove(filepath.Join(stateHome(t), "ynhd", "updates", "upd-web.json"))
 	})
 	first := imageID(t, ref)
 	declare(t, "upd-web", fmt.Sprintf(`version = 1
@@ -159,6 +160,7 @@ health_window = "40s"
 	if code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("unchanged tag: exit %d:\n%s", code, out)
 	}
+	t.Logf("unchanged: %s", strings.TrimSpace(out))
 	time.Sleep(time.Second)
 	reg := journalSince(t, registryUnit, mark.Add(time.Second))
 	if !strings.Contains(reg, "HEAD") {
@@ -185,14 +187,17 @@ health_window = "40s"
 	if code != 0 || !strings.Contains(out, "updated from") {
 		t.Fatalf("healthy update: exit %d:\n%s\n%s", code, out, lastLines(journalSince(t, "ynhd.service", mark), 30))
 	}
+	t.Logf("healthy: %s", strings.TrimSpace(out))
 	second := imageID(t, ref)
 	if second == first || containerImage(t, "upd-web") != second {
 		t.Fatalf("after the update upd-web runs %s (tag names %s, was %s)", containerImage(t, "upd-web"), second, first)
 	}
 	web := waitContainer(t, "upd-web", "running the new image", anyCtr)
 	api := waitContainer(t, "upd-api", "restarted after upd-web", func(c ctr) bool { return c.ID != api0.ID })
-	if !api.Started.After(web.Started) {
-		t.Errorf("upd-api started at %s, not after upd-web (%s)", api.Started, web.Started)
+	if healthy := firstHealthy(t, "upd-web"); !api.Started.After(healthy) {
+		t.Errorf("upd-api started at %s, before upd-web's first passing health check (%s; started %s)", api.Started, healthy, web.Started)
+	} else {
+		t.Logf("upd-web started %s, healthy %s, upd-api started %s", web.Started.Format(time.StampMilli), healthy.Format(time.StampMilli), api.Started.Format(time.StampMilli))
 	}
 	if h := history(t, "upd-web"); len(h) == 0 || h[len(h)-1].Kind != "updated" || h[len(h)-1].To != second {
 		t.Errorf("history after the update: %+v", h)
@@ -205,9 +210,11 @@ health_window = "40s"
 	if code == 0 || !strings.Contains(out, "rolled back") {
 		t.Fatalf("sick update: exit %d:\n%s", code, out)
 	}
-	if took := time.Since(start); took > 40*time.Second+30*time.Second {
+	took := time.Since(start)
+	if took > 40*time.Second+30*time.Second {
 		t.Errorf("the rollback took %s, more than the 40 s window allows for", took)
 	}
+	t.Logf("sick (%s): %s", took.Round(100*time.Millisecond), strings.TrimSpace(out))
 	if c, id := containerImage(t, "upd-web"), imageID(t, ref); c != second || id != second {
 		t.Errorf("after the rollback upd-web runs %s and the tag names %s, want %s", c, id, second)
 	}
@@ -230,10 +237,43 @@ health_window = "40s"
 	if code == 0 || !strings.Contains(out, "check failed") {
 		t.Errorf("registry down: exit %d:\n%s", code, out)
 	}
+	t.Logf("registry down: %s", strings.TrimSpace(out))
 	if after, ok := current("upd-web"); !ok || after.ID != before.ID {
 		t.Errorf("the app was touched while the registry was down")
 	}
 	if st := ynhdOut(t, "status"); !strings.Contains(st, "check failed") {
 		t.Errorf("ynhd status does not report the failed check:\n%s", st)
 	}
+}
+
+// stateHome is where ynhd keeps its state for the test user.
+func stateHome(t *testing.T) string {
+	if s := os.Getenv("XDG_STATE_HOME"); s != "" {
+		return s
+	}
+	return filepath.Join(home(t), ".local", "state")
+}
+
+// firstHealthy returns when the app's current container first passed its
+// health check.
+func firstHealthy(t *testing.T, app string) time.Time {
+	t.Helper()
+	var log []struct {
+		End      string
+		ExitCode int
+	}
+	out := testenv.Podman(t, "inspect", "--format", "{{json .State.Health.Log}}", app)
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("health log %q: %v", out, err)
+	}
+	for _, e := range log {
+		if e.ExitCode == 0 {
+			if ts, err := time.Parse(time.RFC3339Nano, e.End); err == nil {
+				return ts
+			}
+			t.Fatalf("health log time %q", e.End)
+		}
+	}
+	t.Fatalf("no passing health check in %s", out)
+	return time.Time{}
 }
