@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/keep"
 	"github.com/ynhd/ynhd/internal/podman"
@@ -238,5 +240,27 @@ func TestMissingImageAskedAgain(t *testing.T) {
 	e.pass()
 	if u := e.fake.unit("local.service"); u.active != "active" {
 		t.Errorf("the app did not start once its image was there: %s", u.active)
+	}
+}
+
+// TestHoldKeepsPassesAway: a held app is planned as busy, not started
+// or restarted, until it is released; a second hold of it fails.
+func TestHoldKeepsPassesAway(t *testing.T) {
+	b := newBackground(zap.NewNop())
+	woke := 0
+	b.wake = func() { woke++ }
+	release, ok := b.hold("updating", "img", []string{"a", "b"})
+	if !ok {
+		t.Fatal("first hold failed")
+	}
+	if _, ok := b.hold("updating", "img", []string{"b"}); ok {
+		t.Error("b was held twice")
+	}
+	if got := b.Running(); got["a"].Kind != "updating" || got["b"].Kind != "updating" {
+		t.Errorf("running %v", got)
+	}
+	release()
+	if len(b.Running()) != 0 || woke != 1 {
+		t.Errorf("after release: running %v, woke %d", b.Running(), woke)
 	}
 }
