@@ -37,6 +37,7 @@ type Runner struct {
 	next    map[string]due
 	queue   []job
 	queued  map[string]bool
+	later   []later // jobs that found their app busy
 	running bool
 	wg      sync.WaitGroup
 }
@@ -44,6 +45,11 @@ type Runner struct {
 type due struct {
 	at       time.Time
 	schedule string
+}
+
+type later struct {
+	job
+	at time.Time
 }
 
 type job struct {
@@ -70,6 +76,17 @@ func (r *Runner) Due(ctx context.Context, now time.Time, apps []*decl.App, reqs 
 			delete(r.next, app)
 		}
 	}
+	var wait []later
+	for _, l := range r.later {
+		switch a := byName[l.app.Name]; {
+		case a == nil || a.UpdatePolicy() == "off":
+		case now.Before(l.at):
+			wait = append(wait, l)
+		case !r.queued[a.Name]:
+			r.enqueue(job{app: a, all: apps, check: l.check})
+		}
+	}
+	r.later = wait
 	for _, q := range reqs {
 		if a := byName[q.App]; a != nil && !r.queued[a.Name] {
 			r.enqueue(job{app: a, all: apps, check: q.Check})
@@ -104,6 +121,11 @@ func (r *Runner) NextDue() time.Time {
 	for _, d := range r.next {
 		if t.IsZero() || d.at.Before(t) {
 			t = d.at
+		}
+	}
+	for _, l := range r.later {
+		if t.IsZero() || l.at.Before(t) {
+			t = l.at
 		}
 	}
 	return t
@@ -178,7 +200,7 @@ func (r *Runner) run(ctx context.Context, j job) {
 	release, ok := r.Hold(kind, j.app.ImageRef(), apps...)
 	if !ok {
 		r.mu.Lock()
-		r.next[j.app.Name] = due{at: time.Now().Add(busyRetry), schedule: j.app.Update.Schedule}
+		r.later = append(r.later, later{job: j, at: time.Now().Add(busyRetry)})
 		r.mu.Unlock()
 		r.Log.Info("update check postponed: the app or one that depends on it is busy", zap.String("app", j.app.Name))
 		return

@@ -205,3 +205,31 @@ func TestRunnerDueOnlyWhenDue(t *testing.T) {
 		t.Errorf("request: calls:\n%s", w.Log())
 	}
 }
+
+// TestRunnerBusyRetried: a request for an app that is busy (a pull runs)
+// is kept and run, as the same kind of check, once the retry is due.
+func TestRunnerBusyRetried(t *testing.T) {
+	w, u, all := setup(t)
+	w.remote[ref] = "sha256:new"
+	busy := true
+	r := &Runner{U: u, Log: zap.NewNop(), Hold: func(kind, image string, apps ...string) (func(), bool) {
+		return func() {}, !busy
+	}}
+	now := time.Now()
+	r.Due(context.Background(), now, all, []Request{{App: "web", Check: true}})
+	r.Wait(context.Background())
+	if w.Log() != "" || r.NextDue().After(now.Add(2*busyRetry)) {
+		t.Fatalf("busy: calls %q, next due %s", w.Log(), r.NextDue())
+	}
+	busy = false
+	r.Due(context.Background(), now.Add(busyRetry/2), all, nil)
+	r.Wait(context.Background())
+	if w.Log() != "" {
+		t.Fatalf("retried before its time:\n%s", w.Log())
+	}
+	r.Due(context.Background(), now.Add(2*busyRetry), all, nil)
+	r.Wait(context.Background())
+	if w.Log() != "head "+ref {
+		t.Errorf("retry: calls (want one check, no update):\n%s", w.Log())
+	}
+}
