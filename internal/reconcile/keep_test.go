@@ -264,3 +264,16 @@ func TestHoldKeepsPassesAway(t *testing.T) {
 		t.Errorf("after release: running %v, woke %d", b.Running(), woke)
 	}
 }
+
+// TestReconcilerHoldRelease: the reconciler's release ends the hold.
+func TestReconcilerHoldRelease(t *testing.T) {
+	r := New(Config{DeclDir: t.TempDir()}, nil, nil, zap.NewNop(), nil)
+	release, ok := r.Hold("updating", "img", "a")
+	if !ok {
+		t.Fatal("hold failed")
+	}
+	release()
+	if _, ok := r.Hold("updating", "img", "a"); !ok {
+		t.Error("a is still held after release")
+	}
+}

@@ -175,3 +175,21 @@ func TestHealthGate(t *testing.T) {
 		t.Errorf("plan once db is healthy (-got +want):\n%s", diff)
 	}
 }
+
+// TestImageChangeLeftToUpdates: an app with an update policy is not
+// restarted by a pass when its image changes: its update check applies
+// the change, with a health-gated rollback.
+func TestImageChangeLeftToUpdates(t *testing.T) {
+	e := newEnv(t)
+	pod := newFakePodman()
+	e.r.SetPodman(pod)
+	const img = "localhost/team/web:1"
+	pod.images[img] = podman.Image{ID: "img-1"}
+	e.declare("web", fmt.Sprintf("image = %q\n[update]\npolicy = \"local\"\n", img))
+	e.pass()
+	pod.run("web", img)
+	pod.images[img] = podman.Image{ID: "img-2"}
+	if p := e.plan(); p != "" {
+		t.Errorf("plan after the tag moved:\n%s", p)
+	}
+}

@@ -46,8 +46,18 @@ func observePodman(ctx context.Context, p Podman, w *World, desired []Desired) e
 
 // planImage adds the pull or build an app needs before it can start, and
 // reports whether the app can start at all, and whether its running
-// container must be replaced because its image changed.
+// container must be replaced because its image changed. An app with an
+// update policy is not replaced: its update check moves it to the new
+// image and rolls it back if it does not come up (package update).
 func planImage(p *Plan, d Desired, w *World) (ok, replace bool) {
+	ok, replace = planImageChange(p, d, w)
+	if replace && d.Decl.UpdatePolicy() != "off" {
+		replace = false
+	}
+	return ok, replace
+}
+
+func planImageChange(p *Plan, d Desired, w *World) (ok, replace bool) {
 	if !w.Podman || d.Decl == nil {
 		return true, false
 	}

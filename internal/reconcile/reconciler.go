@@ -192,13 +192,13 @@ func (r *Reconciler) SetWake(f func()) {
 // shows kind and image as what it is busy with. It fails (false) when one
 // of the apps is busy already. release ends the hold and asks for a pass.
 func (r *Reconciler) Hold(kind, image string, apps ...string) (release func(), ok bool) {
-	release, ok = r.bg.hold(kind, image, apps)
+	done, ok := r.bg.hold(kind, image, apps)
 	if !ok {
 		return nil, false
 	}
 	return func() {
 		r.Refresh() // the images and containers changed: the next pass asks podman
-		release()
+		done()
 	}, true
 }
 

@@ -277,3 +277,52 @@ func firstHealthy(t *testing.T, app string) time.Time {
 	t.Fatalf("no passing health check in %s", out)
 	return time.Time{}
 }
+
+// TestImageUpdateLocal: policy local follows a tag moved in local storage
+// (no registry): a healthy image is taken, a sick one rolled back and the
+// tag pointed at the previous image again.
+func TestImageUpdateLocal(t *testing.T) {
+	ensureDaemon(t)
+	ref := "localhost/ynhd-it-upd-local:1"
+	v1, v2, sick := buildVariant(t, "l1", true), buildVariant(t, "l2", true), buildVariant(t, "l3-sick", false)
+	testenv.Podman(t, "tag", v1, ref)
+	t.Cleanup(func() {
+		undeclare(t, "updl-web")
+		testenv.PodmanErr("rmi", ref)
+		os.Remove(filepath.Join(stateHome(t), "ynhd", "updates", "updl-web.json"))
+	})
+	declare(t, "updl-web", fmt.Sprintf(`version = 1
+image = %q
+command = ["sleep", "100000"]
+stop_timeout = "1s"
+[health]
+cmd = ["test", "-f", "/healthy"]
+interval = "1s"
+retries = 2
+[update]
+policy = "local"
+health_window = "40s"
+`, ref))
+	waitContainer(t, "updl-web", "running", anyCtr)
+	if out, code := ynhdRunErr(t, "update", "updl-web"); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("unchanged: exit %d:\n%s", code, out)
+	}
+	// The daemon's passes leave a re-tagged image to the update while it
+	// runs; the tag is moved and the update asked for at once.
+	testenv.Podman(t, "tag", v2, ref)
+	out, code := ynhdRunErr(t, "update", "updl-web")
+	second := imageID(t, v2)
+	if code != 0 || containerImage(t, "updl-web") != second {
+		t.Fatalf("healthy: exit %d, runs %s, want %s:\n%s", code, containerImage(t, "updl-web"), second, out)
+	}
+	t.Logf("healthy: %s", strings.TrimSpace(out))
+	testenv.Podman(t, "tag", sick, ref)
+	out, code = ynhdRunErr(t, "update", "updl-web")
+	if code == 0 || !strings.Contains(out, "rolled back") {
+		t.Fatalf("sick: exit %d:\n%s", code, out)
+	}
+	t.Logf("sick: %s", strings.TrimSpace(out))
+	if c, id := containerImage(t, "updl-web"), imageID(t, ref); c != second || id != second {
+		t.Errorf("after the rollback updl-web runs %s and the tag names %s, want %s", c, id, second)
+	}
+}
