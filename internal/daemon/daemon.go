@@ -190,7 +190,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	sweep(log, d.cfg.Units.Path, filepath.Dir(d.cfg.StatusFile), d.cfg.StateDir)
+	sweep(log, d.cfg.Units.Path, filepath.Dir(d.cfg.StatusFile), d.cfg.StateDir,
+		string(update.StoreIn(d.cfg.StateDir)), filepath.Join(string(update.StoreIn(d.cfg.StateDir)), "requests"))
 	w, err := newWatch(d.cfg.Reconcile.DeclDir, d.cfg.Units.Path, log)
 	if err != nil {
 		return err
