@@ -109,11 +109,11 @@ type historyEvent struct {
 
 func history(t *testing.T, app string) []historyEvent {
 	t.Helper()
-	var evs []historyEvent
-	if err := json.Unmarshal([]byte(ynhdOut(t, "history", "--json", app)), &evs); err != nil {
+	var h struct{ Events []historyEvent }
+	if err := json.Unmarshal([]byte(ynhdOut(t, "history", "--json", app)), &h); err != nil {
 		t.Fatal(err)
 	}
-	return evs
+	return h.Events
 }
 
 // TestImageUpdate follows one app through the update cases: an unchanged
