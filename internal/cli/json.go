@@ -10,8 +10,8 @@ import (
 	"github.com/ynhd/ynhd/internal/units"
 )
 
-// jsonSchemaVersion is the version of the JSON that check, plan, doctor
-// and snapshots print with --json (status has reconcile's
+// jsonSchemaVersion is the version of the JSON that check, plan, doctor,
+// snapshots and history print with --json (status has reconcile's
 // StatusSchemaVersion). It changes only when a key is removed or changes
 // meaning; keys may be added without a change.
 const jsonSchemaVersion = 1
