@@ -35,7 +35,8 @@ func cmdDoctor(c commonFlags, asJSON bool, e env) int {
 			}
 			return err
 		},
-		Podman: podmanInfo,
+		Podman:         podmanInfo,
+		ContainersConf: doctor.ContainersConf,
 		Socket: func() error {
 			conn, err := net.DialTimeout("unix", podman.SocketPath(), 2*time.Second)
 			if err == nil {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/containers/common/pkg/config"
 )
 
 // Status is a check's verdict.
@@ -59,6 +61,9 @@ type Host struct {
 	Podman func() (PodmanInfo, error)
 	// Socket reports whether the user's podman API socket answers.
 	Socket func() error
+	// ContainersConf returns podman's configuration as podman reads it
+	// (see ContainersConf); nil means containers.conf is not consulted.
+	ContainersConf func() (*config.Config, error)
 }
 
 // Run runs every check of per-user mode.
@@ -96,30 +101,80 @@ func readInt(fsys fs.FS, name string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
+// The range useradd gives a new user (SUB_UID_MIN and SUB_UID_COUNT in
+// /etc/login.defs): a fix suggests one this size, starting here or later.
+const (
+	subIDMin   = 100000
+	subIDCount = 65536
+)
+
+// subRange is one line of /etc/subuid or /etc/subgid.
+type subRange struct {
+	owner        string
+	start, count int
+}
+
+// readSubIDs parses a subordinate id file; lines that are not
+// owner:start:count are skipped, as newuidmap skips them.
+func readSubIDs(fsys fs.FS, file string) ([]subRange, error) {
+	f, err := fsys.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []subRange
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.Split(strings.TrimSpace(sc.Text()), ":")
+		if len(parts) != 3 {
+			continue
+		}
+		start, err1 := strconv.Atoi(parts[1])
+		count, err2 := strconv.Atoi(parts[2])
+		if err1 != nil || err2 != nil || start < 0 || count <= 0 {
+			continue
+		}
+		out = append(out, subRange{parts[0], start, count})
+	}
+	return out, sc.Err()
+}
+
+// freeSubRange returns the lowest start >= subIDMin such that
+// [start, start+count) overlaps none of taken: subordinate ranges of two
+// users must not overlap, or each can reach the other's files.
+func freeSubRange(taken []subRange, count int) int {
+	sorted := append([]subRange(nil), taken...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].start < sorted[j].start })
+	start := subIDMin
+	for _, r := range sorted {
+		if r.start >= start+count {
+			break // the gap before r is wide enough
+		}
+		start = max(start, r.start+r.count)
+	}
+	return start
+}
+
 func subIDs(name, file, flag string) func(Host) Check {
 	return func(h Host) Check {
 		c := Check{Name: name}
-		fix := fmt.Sprintf("sudo usermod %s 100000-165535 %s", flag, h.User)
-		f, err := h.FS.Open(file)
+		ranges, err := readSubIDs(h.FS, file)
+		start := freeSubRange(ranges, subIDCount)
+		fix := fmt.Sprintf("sudo usermod %s %d-%d %s   (a free range: it overlaps no other in /%s)", flag, start, start+subIDCount-1, h.User, file)
 		if err != nil {
 			return Check{Name: name, Status: Problem, Detail: "/" + file + " is missing: rootless podman can map only your own id, so images with files of many users (a Debian base, LDAP, systemd) fail to unpack", Fix: fix}
 		}
-		defer f.Close()
 		total := 0
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			parts := strings.Split(strings.TrimSpace(sc.Text()), ":")
-			if len(parts) != 3 || (parts[0] != h.User && parts[0] != strconv.Itoa(h.UID)) {
-				continue
+		for _, r := range ranges {
+			if r.owner == h.User || r.owner == strconv.Itoa(h.UID) {
+				total += r.count
 			}
-			n, _ := strconv.Atoi(parts[2])
-			total += n
 		}
 		switch {
 		case total == 0:
 			c.Status, c.Fix = Problem, fix
 			c.Detail = fmt.Sprintf("no range for %s in /%s: rootless podman can map only your own id, so images with files of many users (a Debian base, LDAP, systemd) fail to unpack", h.User, file)
-		case total < 65536:
+		case total < subIDCount:
 			c.Status, c.Fix = Warning, fix
 			c.Detail = fmt.Sprintf("%s has %d subordinate ids in /%s; images may use ids up to 65535", h.User, total, file)
 		default:
@@ -289,7 +344,7 @@ func podmanCheck(h Host) Check {
 	if info.GraphDriver == "vfs" {
 		c.Status = Warning
 		c.Detail += ": vfs copies every layer, slow and large"
-		c.Fix = `set driver = "overlay" in ~/.config/containers/storage.conf (native on Linux 5.13+, else install fuse-overlayfs), then podman system reset`
+		c.Fix = `set driver = "overlay" in ~/.config/containers/storage.conf (native on Linux 5.13+, else install fuse-overlayfs), then podman system reset, which DELETES all your images, containers and volumes with their data (save what matters first: ynhd backup APP)`
 	}
 	return c
 }
@@ -322,17 +377,24 @@ func journal(h Host) Check {
 	return Check{Name: "journald", Status: OK, Detail: "reachable"}
 }
 
-// keysPerContainer: crun makes a session keyring per container, counted
-// against kernel.keys.maxkeys for the user.
+// keys: crun makes a session keyring per container, counted against
+// kernel.keys.maxkeys for the user, unless containers.conf turns that off.
 func keys(h Host) Check {
 	c := Check{Name: "kernel keys"}
 	max, err := readInt(h.FS, "proc/sys/kernel/keys/maxkeys")
 	if err != nil {
 		return Check{Name: "kernel keys", Status: OK, Detail: "no kernel.keys.maxkeys to check"}
 	}
-	conf, _ := fs.ReadFile(h.FS, strings.TrimPrefix(path.Join(h.Home, ".config/containers/containers.conf"), "/"))
-	if strings.Contains(strings.ReplaceAll(string(conf), " ", ""), "keyring=false") {
-		return Check{Name: "kernel keys", Status: OK, Detail: "containers.conf sets keyring = false: containers take no session keyring"}
+	if h.ContainersConf != nil {
+		conf, err := h.ContainersConf()
+		switch {
+		case err != nil:
+			return Check{Name: "kernel keys", Status: Warning,
+				Detail: "cannot read podman's containers.conf: " + err.Error(),
+				Fix:    "fix the file named above (podman reads it too: see containers.conf(5))"}
+		case !conf.Containers.EnableKeyring:
+			return Check{Name: "kernel keys", Status: OK, Detail: "containers.conf sets keyring = false: containers take no session keyring"}
+		}
 	}
 	if h.Apps >= max-10 {
 		c.Status = Problem
@@ -342,6 +404,15 @@ func keys(h Host) Check {
 	}
 	c.Status, c.Detail = OK, fmt.Sprintf("%d apps, kernel.keys.maxkeys %d", h.Apps, max)
 	return c
+}
+
+// ContainersConf reads containers.conf as podman does, with
+// containers/common's loader: its built-in defaults, then
+// /usr/share/containers/containers.conf, /etc/containers/containers.conf
+// and containers.conf.d, then the user's ~/.config/containers files (or
+// only $CONTAINERS_CONF when set). It is Host.ContainersConf outside tests.
+func ContainersConf() (*config.Config, error) {
+	return config.New(nil)
 }
 
 func contains(xs []string, x string) bool {

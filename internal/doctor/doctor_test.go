@@ -3,6 +3,8 @@ package doctor
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -66,7 +68,11 @@ func TestEachConditionBroken(t *testing.T) {
 		{"subgid", func(h *Host) { h.FS.(fstest.MapFS)["etc/subgid"] = &fstest.MapFile{Data: []byte("bob:1:65536\n")} }, Problem, "usermod --add-subgids"},
 		{"subuid", func(h *Host) {
 			h.FS.(fstest.MapFS)["etc/subuid"] = &fstest.MapFile{Data: []byte("alice:100000:1000\n")}
-		}, Warning, "usermod"},
+		}, Warning, "usermod --add-subuids 101000-166535 alice"},
+		// The suggestion never overlaps someone else's range.
+		{"subuid", func(h *Host) {
+			h.FS.(fstest.MapFS)["etc/subuid"] = &fstest.MapFile{Data: []byte("bob:100000:65536\ncarol:165536:65536\n")}
+		}, Problem, "usermod --add-subuids 231072-296607 alice"},
 		{"newuidmap", func(h *Host) {
 			h.LookPath = func(c string) (string, error) {
 				if c == "newuidmap" {
@@ -96,7 +102,7 @@ func TestEachConditionBroken(t *testing.T) {
 			h.Podman = func() (PodmanInfo, error) {
 				return PodmanInfo{Version: "4.3.1", OCIRuntime: "crun", GraphDriver: "vfs"}, nil
 			}
-		}, Warning, `driver = "overlay"`},
+		}, Warning, `podman system reset, which DELETES all your images, containers and volumes`},
 		{"podman API", func(h *Host) { h.Socket = func() error { return errors.New("connection refused") } }, Warning, "enable --now podman.socket"},
 		{"/dev/net/tun", func(h *Host) { h.OpenTun = func() error { return fs.ErrPermission } }, Problem, "chmod 0666 /dev/net/tun"},
 		{"/dev/net/tun", func(h *Host) { h.OpenTun = func() error { return fs.ErrNotExist } }, Problem, "modprobe tun"},
@@ -110,12 +116,71 @@ func TestEachConditionBroken(t *testing.T) {
 		if c.Status != tt.status || !strings.Contains(c.Fix, tt.fix) {
 			t.Errorf("%s broken: got %s %q, fix %q; want %s with %q", tt.check, c.Status, c.Detail, c.Fix, tt.status, tt.fix)
 		}
+		// A fix that deletes data says so in the same line.
+		for _, destroys := range []string{"system reset", "rm -", "prune", "rmi", "userdel"} {
+			if strings.Contains(c.Fix, destroys) && !strings.Contains(c.Fix, "DELETES") {
+				t.Errorf("%s: fix %q deletes data without saying so", tt.check, c.Fix)
+			}
+		}
 	}
-	// keyring = false lifts the key quota.
-	h := healthy()
-	h.Apps = 195
-	h.FS.(fstest.MapFS)["home/alice/.config/containers/containers.conf"] = &fstest.MapFile{Data: []byte("[containers]\nkeyring = false\n")}
-	if c := find(Run(h), "kernel keys"); c.Status != OK {
-		t.Errorf("keyring = false: %+v", c)
+}
+
+func TestFreeSubRange(t *testing.T) {
+	tests := []struct {
+		file string
+		want int
+	}{
+		{"", 100000},
+		{"bob:100000:65536\n", 165536},
+		// A gap wide enough between two ranges is used.
+		{"bob:100000:65536\ncarol:300000:65536\n", 165536},
+		// One that is too narrow is not.
+		{"bob:100000:65536\ncarol:200000:65536\n", 265536},
+		// Unsorted, by uid, below the minimum, and garbage lines.
+		{"2000:400000:10\n# comment\nx:50000:60000\nbob:110000:100\nbad:line\n", 110100},
+		// Containing ranges.
+		{"root:0:4294967295\n", 4294967295},
+	}
+	for _, tt := range tests {
+		ranges, err := readSubIDs(fstest.MapFS{"etc/subuid": {Data: []byte(tt.file)}}, "etc/subuid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := freeSubRange(ranges, 65536); got != tt.want {
+			t.Errorf("%q: free range starts at %d, want %d", tt.file, got, tt.want)
+		}
+	}
+}
+
+// TestKeyringFromContainersConf reads containers.conf through
+// containers/common's loader, as podman does: a commented-out line or a key
+// in the wrong table is not a setting.
+func TestKeyringFromContainersConf(t *testing.T) {
+	tests := []struct {
+		conf   string
+		status Status
+	}{
+		{"[containers]\nkeyring = false\n", OK},
+		{"[containers]\n  keyring=false # crun makes no keyring\n", OK},
+		{"[containers]\n# keyring = false\n", Problem},
+		{"[containers]\nkeyring = true\n", Problem},
+		{"[engine]\nkeyring = false\n", Problem},
+		{"", Problem},
+		{"[containers\nkeyring = false\n", Warning},
+	}
+	for _, tt := range tests {
+		file := filepath.Join(t.TempDir(), "containers.conf")
+		if err := os.WriteFile(file, []byte(tt.conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("CONTAINERS_CONF", file)
+		t.Setenv("CONTAINERS_CONF_OVERRIDE", "")
+		h := healthy()
+		h.Apps = 195
+		h.ContainersConf = ContainersConf
+		c := find(Run(h), "kernel keys")
+		if c.Status != tt.status {
+			t.Errorf("containers.conf %q: %s %q, want %s", tt.conf, c.Status, c.Detail, tt.status)
+		}
 	}
 }
