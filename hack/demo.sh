@@ -11,7 +11,13 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it starts the test environment)" >&2; exit 1; }
 [ -x bin/ynhd ] || { echo "demo: build first: make build" >&2; exit 1; }
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Step titles in bold on a terminal only, and never with NO_COLOR set
+# (https://no-color.org): piped or logged output stays plain text.
+bold="" plain=""
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+	bold=$'\033[1m' plain=$'\033[0m'
+fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 step "bringing up the test environment (systemd --user, D-Bus, journald, rootless podman)"
 bash hack/testenv.sh up
