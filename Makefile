@@ -17,6 +17,11 @@ SYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
 # Man pages: ynhd(1) and one per command, ynhd.toml(5), ynhd-system(8).
 MANDIR ?= $(PREFIX)/share/man
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+# make deb: where the package, its staged tree and its binary go, and its
+# Maintainer field (default: the last commit's author).
+DEBDIR ?= build
+DEB_MAINTAINER ?=
+DEB_REVISION ?= 1
 
 # The podman API bindings only build without cgo headers (btrfs,
 # devicemapper, gpgme) with these tags; every go command here passes them.
@@ -27,7 +32,7 @@ LDFLAGS := -X github.com/ynhd/ynhd/internal/cli.version=$(VERSION)
 TESTFLAGS ?= -count=1 -timeout 40m
 FUZZTIME  ?= 30s
 
-.PHONY: all build man install-man test test-unit test-system soak lint install install-system uninstall demo fuzz golden schema bench testenv-up testenv-down clean help
+.PHONY: all build man install-man deb test test-unit test-system soak lint install install-system uninstall demo fuzz golden schema bench testenv-up testenv-down clean help
 
 all: build
 
@@ -39,6 +44,7 @@ help:
 	@echo "make test-system   system mode and lingering in a Debian booted with systemd (root)"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
 	@echo "make install       install ynhd, its user unit and its man pages under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
+	@echo "make deb           a Debian package, \$$DEBDIR/ynhd_VERSION_ARCH.deb (DEBDIR=$(DEBDIR); see packaging/README.md)"
 	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
 	@echo "make soak          100 apps changed at random for 10 minutes, ynhd restarted every 2 (root; YNHD_SOAK_MINUTES, YNHD_SOAK_APPS)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"
@@ -116,6 +122,16 @@ install: build install-man
 
 install-system: build install-man
 	bash packaging/install.sh --system bin/ynhd "$(DESTDIR)" "$(BINDIR)" "$(SYSTEMUNITDIR)"
+
+# A binary .deb built with dpkg-deb from a staged tree (packaging/deb.sh).
+# The binary is built as Debian builds Go programs (PIE, no symbol table);
+# man pages come from `make man` when this tree has that target, and
+# whatever build/man holds otherwise.
+deb:
+	$(GO) build $(GOFLAGS_TAGS) -trimpath -buildmode=pie -ldflags "$(LDFLAGS) -s -w -extldflags '-Wl,-z,relro,-z,now'" -o $(DEBDIR)/deb/ynhd ./cmd/ynhd
+	@if $(MAKE) -n man >/dev/null 2>&1; then $(MAKE) man; \
+	else echo "make deb: no man target here; man pages only from build/man" >&2; fi
+	bash packaging/deb.sh $(DEBDIR)/deb/ynhd "$(VERSION)" $(DEBDIR) "$(DEB_MAINTAINER)" "$(DEB_REVISION)"
 
 uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/ynhd.1 $(DESTDIR)$(MANDIR)/man1/ynhd-*.1 $(DESTDIR)$(MANDIR)/man5/ynhd.toml.5 $(DESTDIR)$(MANDIR)/man8/ynhd-system.8
