@@ -6,6 +6,7 @@ package doctor
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/containers/common/pkg/config"
+
+	"github.com/ynhd/ynhd/internal/sysuser"
 )
 
 // Status is a check's verdict.
@@ -101,71 +104,56 @@ func readInt(fsys fs.FS, name string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-// The range useradd gives a new user (SUB_UID_MIN and SUB_UID_COUNT in
-// /etc/login.defs): a fix suggests one this size, starting here or later.
-const (
-	subIDMin   = 100000
-	subIDCount = 65536
-)
-
 // subRange is one line of /etc/subuid or /etc/subgid.
 type subRange struct {
-	owner        string
-	start, count int
+	owner string
+	count int
 }
 
 // readSubIDs parses a subordinate id file; lines that are not
 // owner:start:count are skipped, as newuidmap skips them.
-func readSubIDs(fsys fs.FS, file string) ([]subRange, error) {
-	f, err := fsys.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func readSubIDs(file []byte) []subRange {
 	var out []subRange
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(file))
 	for sc.Scan() {
 		parts := strings.Split(strings.TrimSpace(sc.Text()), ":")
 		if len(parts) != 3 {
 			continue
 		}
-		start, err1 := strconv.Atoi(parts[1])
+		_, err1 := strconv.ParseUint(parts[1], 10, 64)
 		count, err2 := strconv.Atoi(parts[2])
-		if err1 != nil || err2 != nil || start < 0 || count <= 0 {
+		if err1 != nil || err2 != nil || count <= 0 {
 			continue
 		}
-		out = append(out, subRange{parts[0], start, count})
+		out = append(out, subRange{parts[0], count})
 	}
-	return out, sc.Err()
+	return out
 }
 
-// freeSubRange returns the lowest start >= subIDMin such that
-// [start, start+count) overlaps none of taken: subordinate ranges of two
-// users must not overlap, or each can reach the other's files.
-func freeSubRange(taken []subRange, count int) int {
-	sorted := append([]subRange(nil), taken...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].start < sorted[j].start })
-	start := subIDMin
-	for _, r := range sorted {
-		if r.start >= start+count {
-			break // the gap before r is wide enough
-		}
-		start = max(start, r.start+r.count)
+// subIDFix is the usermod that gives the user 65536 subordinate ids that
+// overlap no range in /etc/subuid or /etc/subgid (two users sharing ids
+// can reach each other's files): the range ynhd's system mode would pick
+// for a static user (sysuser.FreeRange).
+func subIDFix(h Host, flag string) string {
+	uids, _ := fs.ReadFile(h.FS, "etc/subuid")
+	gids, _ := fs.ReadFile(h.FS, "etc/subgid")
+	start, err := sysuser.FreeRange(65536, uids, gids)
+	if err != nil {
+		return err.Error()
 	}
-	return start
+	return fmt.Sprintf("sudo usermod %s %d-%d %s   (a range no one else in /etc/subuid or /etc/subgid has)", flag, start, start+65535, h.User)
 }
 
 func subIDs(name, file, flag string) func(Host) Check {
 	return func(h Host) Check {
 		c := Check{Name: name}
-		ranges, err := readSubIDs(h.FS, file)
-		start := freeSubRange(ranges, subIDCount)
-		fix := fmt.Sprintf("sudo usermod %s %d-%d %s   (a free range: it overlaps no other in /%s)", flag, start, start+subIDCount-1, h.User, file)
+		fix := subIDFix(h, flag)
+		b, err := fs.ReadFile(h.FS, file)
 		if err != nil {
 			return Check{Name: name, Status: Problem, Detail: "/" + file + " is missing: rootless podman can map only your own id, so images with files of many users (a Debian base, LDAP, systemd) fail to unpack", Fix: fix}
 		}
 		total := 0
-		for _, r := range ranges {
+		for _, r := range readSubIDs(b) {
 			if r.owner == h.User || r.owner == strconv.Itoa(h.UID) {
 				total += r.count
 			}
@@ -174,7 +162,7 @@ func subIDs(name, file, flag string) func(Host) Check {
 		case total == 0:
 			c.Status, c.Fix = Problem, fix
 			c.Detail = fmt.Sprintf("no range for %s in /%s: rootless podman can map only your own id, so images with files of many users (a Debian base, LDAP, systemd) fail to unpack", h.User, file)
-		case total < subIDCount:
+		case total < 65536:
 			c.Status, c.Fix = Warning, fix
 			c.Detail = fmt.Sprintf("%s has %d subordinate ids in /%s; images may use ids up to 65535", h.User, total, file)
 		default:

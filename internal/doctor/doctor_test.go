@@ -64,15 +64,17 @@ func TestEachConditionBroken(t *testing.T) {
 		status Status
 		fix    string
 	}{
-		{"subuid", func(h *Host) { delete(h.FS.(fstest.MapFS), "etc/subuid") }, Problem, "usermod --add-subuids 100000-165535 alice"},
+		{"subuid", func(h *Host) { delete(h.FS.(fstest.MapFS), "etc/subuid") }, Problem, "usermod --add-subuids 165536-231071 alice"},
 		{"subgid", func(h *Host) { h.FS.(fstest.MapFS)["etc/subgid"] = &fstest.MapFile{Data: []byte("bob:1:65536\n")} }, Problem, "usermod --add-subgids"},
 		{"subuid", func(h *Host) {
 			h.FS.(fstest.MapFS)["etc/subuid"] = &fstest.MapFile{Data: []byte("alice:100000:1000\n")}
-		}, Warning, "usermod --add-subuids 101000-166535 alice"},
-		// The suggestion never overlaps someone else's range.
+		}, Warning, "usermod --add-subuids 165536-231071 alice"},
+		// The suggestion overlaps no one's range, in either file (so the
+		// same numbers serve --add-subgids), and takes a gap that fits.
 		{"subuid", func(h *Host) {
-			h.FS.(fstest.MapFS)["etc/subuid"] = &fstest.MapFile{Data: []byte("bob:100000:65536\ncarol:165536:65536\n")}
-		}, Problem, "usermod --add-subuids 231072-296607 alice"},
+			h.FS.(fstest.MapFS)["etc/subuid"] = &fstest.MapFile{Data: []byte("bob:100000:65536\ncarol:300000:65536\n")}
+			h.FS.(fstest.MapFS)["etc/subgid"] = &fstest.MapFile{Data: []byte("alice:1000000:65536\nbob:100000:65536\ndan:165536:10\n")}
+		}, Problem, "usermod --add-subuids 165546-231081 alice"},
 		{"newuidmap", func(h *Host) {
 			h.LookPath = func(c string) (string, error) {
 				if c == "newuidmap" {
@@ -121,33 +123,6 @@ func TestEachConditionBroken(t *testing.T) {
 			if strings.Contains(c.Fix, destroys) && !strings.Contains(c.Fix, "DELETES") {
 				t.Errorf("%s: fix %q deletes data without saying so", tt.check, c.Fix)
 			}
-		}
-	}
-}
-
-func TestFreeSubRange(t *testing.T) {
-	tests := []struct {
-		file string
-		want int
-	}{
-		{"", 100000},
-		{"bob:100000:65536\n", 165536},
-		// A gap wide enough between two ranges is used.
-		{"bob:100000:65536\ncarol:300000:65536\n", 165536},
-		// One that is too narrow is not.
-		{"bob:100000:65536\ncarol:200000:65536\n", 265536},
-		// Unsorted, by uid, below the minimum, and garbage lines.
-		{"2000:400000:10\n# comment\nx:50000:60000\nbob:110000:100\nbad:line\n", 110100},
-		// Containing ranges.
-		{"root:0:4294967295\n", 4294967295},
-	}
-	for _, tt := range tests {
-		ranges, err := readSubIDs(fstest.MapFS{"etc/subuid": {Data: []byte(tt.file)}}, "etc/subuid")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := freeSubRange(ranges, 65536); got != tt.want {
-			t.Errorf("%q: free range starts at %d, want %d", tt.file, got, tt.want)
 		}
 	}
 }

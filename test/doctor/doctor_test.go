@@ -7,10 +7,12 @@ package doctor
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/ynhd/ynhd/internal/sysuser"
 	"github.com/ynhd/ynhd/internal/testenv"
 )
 
@@ -100,7 +102,14 @@ func TestDoctorNamesEachBrokenCondition(t *testing.T) {
 	if err := os.WriteFile("/etc/subuid", []byte(strings.Join(kept, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	expect("no subuid range", "subuid", "problem", "usermod --add-subuids 100000-165535 "+user)
+	// The suggested range overlaps nothing in either file; the user's own
+	// subgid range is still there, so it is not the first one either.
+	subgid, _ := os.ReadFile("/etc/subgid")
+	free, err := sysuser.FreeRange(65536, []byte(strings.Join(kept, "\n")), subgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("no subuid range", "subuid", "problem", fmt.Sprintf("usermod --add-subuids %d-%d %s", free, free+65535, user))
 	if err := os.WriteFile("/etc/subuid", subuid, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +130,7 @@ func TestDoctorNamesEachBrokenCondition(t *testing.T) {
 
 	// vfs storage, as the environment has it (/dev/fuse is closed here).
 	expect("vfs storage", "podman", "warning", `driver = "overlay"`)
+	expect("vfs storage", "podman", "warning", "podman system reset, which DELETES")
 
 	if after := doctor(); after["subuid"].Status != "ok" || after["/dev/net/tun"].Status != "ok" || after["newuidmap"].Status != "ok" {
 		t.Errorf("conditions not restored: %+v", after)
