@@ -335,8 +335,7 @@ func cmdApply(c commonFlags, e env) int {
 		if !rec.Busy() {
 			break
 		}
-		fmt.Fprintln(e.stderr, "waiting for pulls and builds...")
-		rec.WaitBackground(ctx)
+		waitShowing(ctx, rec, newJobProgress(e.stderr))
 	}
 	fmt.Fprintln(e.stdout, st.Summary())
 	if err != nil {
@@ -344,6 +343,27 @@ func cmdApply(c commonFlags, e env) int {
 		return exitProblem
 	}
 	return exitOK
+}
+
+// waitShowing waits for the reconciler's pulls and builds, showing them
+// every second.
+func waitShowing(ctx context.Context, rec *reconcile.Reconciler, p *jobProgress) {
+	idle := make(chan struct{})
+	go func() {
+		rec.WaitBackground(ctx)
+		close(idle)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		p.show(rec.Preparing())
+		select {
+		case <-idle:
+			p.done()
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // unitTimeout bounds `ynhd start|stop|restart`.

@@ -133,10 +133,16 @@ func (c *Client) ImageID(ctx context.Context, ref string) (string, error) {
 	return img.ID, nil
 }
 
-// Pull pulls an image.
+// Pull pulls an image; podman's progress lines go to the writer of
+// WithProgress, if ctx has one.
 func (c *Client) Pull(ctx context.Context, ref string) error {
-	quiet := true
-	_, err := images.Pull(c.ctx(ctx), ref, &images.PullOptions{Quiet: &quiet})
+	opts := &images.PullOptions{}
+	if w := progressOf(ctx); w != nil {
+		opts.WithProgressWriter(w)
+	} else {
+		opts.WithQuiet(true)
+	}
+	_, err := images.Pull(c.ctx(ctx), ref, opts)
 	if err != nil {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}

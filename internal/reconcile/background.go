@@ -92,7 +92,7 @@ func (b *background) start(p Podman, act Action) {
 				err = b.keep(ctx, act)
 			}
 		case act.Op == OpPull:
-			err = p.Pull(ctx, act.Image)
+			err = p.Pull(podman.WithProgress(ctx, out), act.Image)
 		default:
 			bl := act.Build
 			_, err = p.Build(ctx, podman.BuildSpec{
@@ -158,11 +158,12 @@ func (b *background) stop() { b.cancel() }
 // stepWriter logs a build's output line by line and keeps the last line
 // as the job's step.
 type stepWriter struct {
-	b    *background
-	prep *Preparation
-	log  *zap.Logger
-	app  string
-	part []byte
+	b     *background
+	prep  *Preparation
+	log   *zap.Logger
+	app   string
+	part  []byte
+	blobs int // layers a pull has started copying
 }
 
 func (w *stepWriter) Write(p []byte) (int, error) {
@@ -176,15 +177,36 @@ func (w *stepWriter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		if line := strings.TrimSpace(string(w.part[:i])); line != "" {
-			w.log.Info("build output", zap.String("app", w.app), zap.String("line", line))
-			if strings.HasPrefix(line, "STEP ") || strings.HasPrefix(line, "[") {
+			if step := w.step(line); step != "" {
 				w.b.mu.Lock()
-				w.prep.Step = truncate(line, 120)
+				w.prep.Step = truncate(step, 120)
 				w.b.mu.Unlock()
 			}
 		}
 		w.part = w.part[i+1:]
 	}
+}
+
+// step returns what a line of build or pull output says about progress,
+// or "". A build's steps are "STEP 3/7: ..." (or "[2/3] STEP ..." for a
+// stage); a pull's are the layers it copies, counted, and its last stages.
+func (w *stepWriter) step(line string) string {
+	if w.prep.Op != OpPull {
+		w.log.Info("build output", zap.String("app", w.app), zap.String("line", line))
+		if strings.HasPrefix(line, "STEP ") || strings.HasPrefix(line, "[") {
+			return line
+		}
+		return ""
+	}
+	switch {
+	case strings.HasPrefix(line, "Copying blob "):
+		w.blobs++
+		return fmt.Sprintf("layer %d: %s", w.blobs, strings.TrimPrefix(line, "Copying blob "))
+	case strings.HasPrefix(line, "Copying config"), strings.HasPrefix(line, "Writing manifest"),
+		strings.HasPrefix(line, "Storing signatures"), strings.HasPrefix(line, "Trying to pull"):
+		return line
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

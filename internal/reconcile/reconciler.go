@@ -220,6 +220,10 @@ func (r *Reconciler) Close() { r.bg.stop() }
 // Busy reports whether a pull or build runs in the background.
 func (r *Reconciler) Busy() bool { return r.bg.busy() }
 
+// Preparing returns the pulls and builds running now, by app, each with
+// its last step.
+func (r *Reconciler) Preparing() map[string]Preparation { return r.bg.Running() }
+
 // WaitBackground waits until no pull or build runs, or ctx is done.
 func (r *Reconciler) WaitBackground(ctx context.Context) { r.bg.wait(ctx) }
 
