@@ -92,12 +92,19 @@ bash "$here/install.sh" --system "$bin" "$stage" /usr/bin /lib/systemd/system >&
 mans=0
 if [ -d "$top/build/man" ]; then
 	while IFS= read -r -d '' m; do
-		sec=${m##*.}
+		name=$(basename "${m%.gz}")
+		sec=${name##*.}
 		[[ $sec =~ ^[1-9] ]] || continue
-		install -D -m 0644 "$m" "$stage/usr/share/man/man${sec:0:1}/$(basename "$m")"
-		gzip -9n "$stage/usr/share/man/man${sec:0:1}/$(basename "$m")"
+		dst="$stage/usr/share/man/man${sec:0:1}/$name"
+		install -d -m 0755 "$(dirname "$dst")"
+		if [[ $m == *.gz ]]; then
+			install -m 0644 "$m" "$dst.gz"
+		else
+			gzip -9n <"$m" >"$dst.gz"
+			chmod 0644 "$dst.gz"
+		fi
 		mans=$((mans + 1))
-	done < <(find "$top/build/man" -maxdepth 1 -type f -name '*.[1-9]*' -print0 | sort -z)
+	done < <(find "$top/build/man" -maxdepth 1 -type f \( -name '*.[1-9]*' \) -print0 | sort -z)
 fi
 [ "$mans" -gt 0 ] || warn "no man pages in build/man (make man writes them): the package has none"
 
