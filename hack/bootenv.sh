@@ -12,8 +12,9 @@
 #               localhost:5815 inside, so apps pull them like any image.
 #   exec [--] CMD [ARGS...]
 #               Run CMD as root inside the booted system (all its
-#               namespaces), with a clean environment. Exit code and output
-#               are passed through.
+#               namespaces), with a clean environment (TERM, NO_COLOR and
+#               SYSTEMD_COLORS are passed in). Exit code and output are
+#               passed through.
 #   root        Print the booted system's root directory as seen from here:
 #               files written below it appear inside.
 #   pid         Print the host pid of the booted system's PID 1.
@@ -86,10 +87,22 @@ pid1() {
 
 host_cgroup2() { findmnt -n -r -t cgroup2 -o TARGET | head -n 1; }
 
+# term_env: the caller's TERM, and NO_COLOR and SYSTEMD_COLORS when set,
+# as NUL-separated NAME=VALUE words: commands inside (systemctl, journalctl)
+# colour their output only where the caller's would.
+term_env() {
+	local v
+	printf 'TERM=%s\0' "${TERM:-dumb}"
+	for v in NO_COLOR SYSTEMD_COLORS; do
+		if [[ -n "${!v:-}" ]]; then printf '%s=%s\0' "$v" "${!v}"; fi
+	done
+}
+
 inside() {
-	local pid
+	local pid term
 	pid="$(pid1)" || die "not up"
-	nsenter -t "$pid" -a env -i PATH="$PATH_INSIDE" HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+	mapfile -d '' term < <(term_env)
+	nsenter -t "$pid" -a env -i PATH="$PATH_INSIDE" HOME=/root LANG=C.UTF-8 "${term[@]}" "$@"
 }
 
 # ---------------------------------------------------------------- rootfs
@@ -320,9 +333,10 @@ main() {
 		need_root
 		[[ "${1:-}" == -- ]] && shift
 		(($#)) || usage
-		local pid
+		local pid term
 		pid="$(pid1)" || die "not up"
-		exec nsenter -t "$pid" -a env -i PATH="$PATH_INSIDE" HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+		mapfile -d '' term < <(term_env)
+		exec nsenter -t "$pid" -a env -i PATH="$PATH_INSIDE" HOME=/root LANG=C.UTF-8 "${term[@]}" "$@"
 		;;
 	root) echo "$ROOT" ;;
 	pid) pid1 || die "not up" ;;

@@ -58,8 +58,9 @@
 #   to the user (setpriv). It gets a clean environment: HOME, USER, LOGNAME,
 #   PATH, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, YNHD_TESTENV=1, and every
 #   variable of the caller whose name starts with YNHD_ or is GOFLAGS,
-#   GOCOVERDIR or TERM. The working directory is the caller's if the user can
-#   read it, else the user's home.
+#   GOCOVERDIR, TERM, NO_COLOR or SYSTEMD_COLORS (so systemctl and
+#   journalctl colour only where the caller's would). The working directory
+#   is the caller's if the user can read it, else the user's home.
 #   Because the process sits in a cgroup the user owns below its manager,
 #   everything works from it directly: `systemctl --user`, `journalctl
 #   --user`, go-systemd's dbus.NewUserConnectionContext, and plain `podman
@@ -616,7 +617,7 @@ exec_as_user() {
 	local name
 	while IFS= read -r name; do
 		case "$name" in
-		YNHD_* | GOFLAGS | GOCOVERDIR | TERM) env+=("$name=${!name}") ;;
+		YNHD_* | GOFLAGS | GOCOVERDIR | TERM | NO_COLOR | SYSTEMD_COLORS) env+=("$name=${!name}") ;;
 		esac
 	done < <(compgen -e)
 	env+=(YNHD_TESTENV=1)
