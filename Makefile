@@ -44,7 +44,7 @@ help:
 	@echo "make test-system   system mode and lingering in a Debian booted with systemd (root)"
 	@echo "make demo          run configs/demo/hello.toml through ynhd's unit in the test environment (root)"
 	@echo "make install       install ynhd, its user unit and its man pages under \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX); PREFIX=~/.local needs no root)"
-	@echo "make deb           a Debian package, \$$DEBDIR/ynhd_VERSION_ARCH.deb (DEBDIR=$(DEBDIR); see packaging/README.md)"
+	@echo "make deb           a Debian package, \$$DEBDIR/ynhd_VERSION-1_ARCH.deb (DEBDIR=$(DEBDIR); see packaging/README.md)"
 	@echo "make install-system  install ynhd and its system-mode unit (root; declarations in /etc/ynhd)"
 	@echo "make soak          100 apps changed at random for 10 minutes, ynhd restarted every 2 (root; YNHD_SOAK_MINUTES, YNHD_SOAK_APPS)"
 	@echo "make fuzz          fuzz decode+validate+render for \$$FUZZTIME ($(FUZZTIME))"

@@ -96,6 +96,22 @@ func TestDebianPackage(t *testing.T) {
 		}
 	})
 
+	// ynhd apply (the daemon stopped: one reconciler at a time) shows a pull
+	// while it waits: plain lines, as its stderr is no terminal here.
+	t.Run("ynhd apply shows the pull it waits for", func(t *testing.T) {
+		sh(t, fmt.Sprintf(`systemctl --user -M %s@ stop ynhd`, user))
+		writeFile(t, "/home/"+user+"/.config/ynhd/deb.toml", "version = 1\nimage = \""+debianSystemd+"\"\ncommand = [\"sleep\", \"infinity\"]\n")
+		sh(t, fmt.Sprintf(`chown %[1]s: /home/%[1]s/.config/ynhd/deb.toml`, user))
+		out := sh(t, fmt.Sprintf(`cd / && runuser -u %[1]s -- env -i HOME=/home/%[1]s PATH=/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/%[2]s DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%[2]s/bus /usr/bin/ynhd apply 2>&1`, user, uid))
+		t.Logf("ynhd apply:\n%s", out)
+		if !strings.Contains(out, "deb: pulling "+debianSystemd) || strings.ContainsRune(out, '\r') || strings.ContainsRune(out, 0x1b) {
+			t.Errorf("ynhd apply does not show the pull as plain lines")
+		}
+		waitFor(t, 2*time.Minute, "the pulled app to run", fmt.Sprintf(`systemctl --user -M %s@ is-active deb`, user))
+		sh(t, fmt.Sprintf(`rm /home/%[1]s/.config/ynhd/deb.toml && systemctl --user -M %[1]s@ start ynhd`, user))
+		waitFor(t, time.Minute, "ynhd to remove the app", fmt.Sprintf(`! systemctl --user -M %s@ is-active -q deb`, user))
+	})
+
 	t.Run("systemd-analyze verify", func(t *testing.T) {
 		// The units name man:ynhd(1); verify checks it when the package
 		// has man pages (make man), with man-db installed.
