@@ -102,6 +102,8 @@ readonly PACKAGES=(
 	# A local registry for the image update tests (test/integration),
 	# which start it themselves as a transient user unit on loopback.
 	docker-registry
+	# lintian checks the package make deb builds (test/system).
+	lintian
 )
 
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
