@@ -7,7 +7,6 @@ package podman
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,8 +50,8 @@ type RunOptions struct {
 
 // flagTable maps declaration keys to podman run flags, in the order they
 // appear on the command line. Each entry reads one part of the app and
-// appends its flags to args.
-var flagTable = []func(args []string, a *decl.App, o RunOptions) []string{
+// appends its flags to v.
+var flagTable = []func(v *Argv, a *decl.App, o RunOptions){
 	identityFlags,
 	processFlags,
 	envFlags,
@@ -72,148 +71,167 @@ var flagTable = []func(args []string, a *decl.App, o RunOptions) []string{
 // notifies systemd when it is up (conmon, or the container's own init in
 // systemd mode).
 func RunArgs(a *decl.App, o RunOptions) []string {
-	// One slice for them all: a typical app has a few dozen arguments.
-	args := make([]string, 0, 48+len(a.PodmanArgs)+len(a.Command))
-	args = append(args,
-		"--name="+a.Name,
-		"--cidfile="+o.CIDFile,
-		"--replace",
-		"--detach",
-	)
+	var v Argv
+	AppendRunArgs(&v, a, o)
+	return v.Strings()
+}
+
+// AppendRunArgs appends the arguments RunArgs returns to v.
+func AppendRunArgs(v *Argv, a *decl.App, o RunOptions) {
+	v.add("--name=", a.Name)
+	v.add("--cidfile=", o.CIDFile)
+	v.add("--replace")
+	v.add("--detach")
 	switch o.Cgroups {
 	case CgroupsDisabled:
-		args = append(args, "--cgroups=disabled")
+		v.add("--cgroups=disabled")
 	default:
-		args = append(args, "--cgroups=split")
+		v.add("--cgroups=split")
 	}
 	if a.Systemd {
-		args = append(args, "--systemd=always", "--sdnotify=container")
+		v.add("--systemd=always")
+		v.add("--sdnotify=container")
 	} else {
-		args = append(args, "--sdnotify=conmon")
+		v.add("--sdnotify=conmon")
 	}
 	if a.TTY {
 		// PID 1 writes its boot and shutdown messages to the console:
 		// with a terminal they reach the journal.
-		args = append(args, "--tty")
+		v.add("--tty")
 	}
 	for _, f := range flagTable {
-		args = f(args, a, o)
+		f(v, a, o)
 	}
-	args = append(args, a.PodmanArgs...)
-	args = append(args, a.ImageRef())
-	args = append(args, a.Command...)
-	return args
+	v.addAll(a.PodmanArgs)
+	v.add(a.ImageRef())
+	v.addAll(a.Command)
 }
 
-func identityFlags(args []string, a *decl.App, _ RunOptions) []string {
+func identityFlags(v *Argv, a *decl.App, _ RunOptions) {
 	if a.Hostname != "" {
-		args = append(args, "--hostname="+a.Hostname)
+		v.add("--hostname=", a.Hostname)
 	}
 	if a.User != "" {
-		u := a.User
 		if a.Group != "" {
-			u += ":" + a.Group
+			v.add("--user=", a.User, ":", a.Group)
+		} else {
+			v.add("--user=", a.User)
 		}
-		args = append(args, "--user="+u)
 	}
 	if a.UserNS != "" {
-		args = append(args, "--userns="+a.UserNS)
+		v.add("--userns=", a.UserNS)
 	}
 	for _, m := range a.UIDMap {
-		args = append(args, "--uidmap="+m)
+		v.add("--uidmap=", m)
 	}
 	for _, m := range a.GIDMap {
-		args = append(args, "--gidmap="+m)
+		v.add("--gidmap=", m)
 	}
 	for _, g := range a.GroupAdd {
-		args = append(args, "--group-add="+g)
+		v.add("--group-add=", g)
 	}
-	return args
 }
 
-func processFlags(args []string, a *decl.App, _ RunOptions) []string {
+func processFlags(v *Argv, a *decl.App, _ RunOptions) {
 	if len(a.Entrypoint) > 0 {
-		args = append(args, "--entrypoint="+jsonArray(a.Entrypoint))
+		v.buf = append(v.buf, "--entrypoint="...)
+		v.buf = appendJSONArray(v.buf, a.Entrypoint)
+		v.end()
 	}
 	if a.Workdir != "" {
-		args = append(args, "--workdir="+a.Workdir)
+		v.add("--workdir=", a.Workdir)
 	}
 	if a.Init {
-		args = append(args, "--init")
+		v.add("--init")
 	}
 	if a.TZ != "" {
-		args = append(args, "--tz="+a.TZ)
+		v.add("--tz=", a.TZ)
 	}
-	return args
 }
 
-func envFlags(args []string, a *decl.App, _ RunOptions) []string {
+func envFlags(v *Argv, a *decl.App, _ RunOptions) {
 	for _, f := range a.EnvFiles {
-		args = append(args, "--env-file="+f)
+		v.add("--env-file=", f)
 	}
-	for _, k := range sortedKeys(a.Env) {
-		args = append(args, "--env="+k+"="+a.Env[k])
+	for _, k := range v.sortedKeys(a.Env) {
+		v.add("--env=", k, "=", a.Env[k])
 	}
-	return args
 }
 
-func portFlags(args []string, a *decl.App, _ RunOptions) []string {
+func portFlags(v *Argv, a *decl.App, _ RunOptions) {
 	for _, p := range a.Ports {
-		spec := strconv.Itoa(p.HostPort) + ":" + strconv.Itoa(p.ContainerPort)
-		if p.HostIP != "" {
-			ip := p.HostIP
+		v.buf = append(v.buf, "--publish="...)
+		if ip := p.HostIP; ip != "" {
 			if strings.Contains(ip, ":") {
-				ip = "[" + ip + "]"
+				v.buf = append(v.buf, '[')
+				v.buf = append(v.buf, ip...)
+				v.buf = append(v.buf, ']')
+			} else {
+				v.buf = append(v.buf, ip...)
 			}
-			spec = ip + ":" + spec
+			v.buf = append(v.buf, ':')
 		}
+		v.buf = strconv.AppendInt(v.buf, int64(p.HostPort), 10)
+		v.buf = append(v.buf, ':')
+		v.buf = strconv.AppendInt(v.buf, int64(p.ContainerPort), 10)
 		if p.Protocol != "" && p.Protocol != decl.DefaultProtocol {
-			spec += "/" + p.Protocol
+			v.buf = append(v.buf, '/')
+			v.buf = append(v.buf, p.Protocol...)
 		}
-		args = append(args, "--publish="+spec)
+		v.end()
 	}
-	return args
 }
 
-func mountFlags(args []string, a *decl.App, _ RunOptions) []string {
-	for _, v := range a.Volumes {
-		if v.SELinux != "" {
+func mountFlags(v *Argv, a *decl.App, _ RunOptions) {
+	for _, vol := range a.Volumes {
+		if vol.SELinux != "" {
 			// podman 4.3's --mount type=volume takes no relabel option
 			// (4.6 added it); --volume takes z and Z for named volumes.
-			args = append(args, "--volume="+volumeSpec(v))
+			ro := ""
+			if vol.ReadOnly {
+				ro = "ro,"
+			}
+			v.add("--volume=", vol.Name, ":", vol.Target, ":", ro, VolumeRelabel(vol.SELinux))
 			continue
 		}
-		spec := "type=volume,source=" + v.Name + ",destination=" + v.Target
-		if v.ReadOnly {
-			spec += ",ro=true"
+		ro := ""
+		if vol.ReadOnly {
+			ro = ",ro=true"
 		}
-		args = append(args, "--mount="+spec)
+		v.add("--mount=type=volume,source=", vol.Name, ",destination=", vol.Target, ro)
 	}
 	for _, b := range a.Binds {
-		spec := b.Source + ":" + b.Target
-		var opts []string
+		v.buf = append(v.buf, "--volume="...)
+		v.buf = append(v.buf, b.Source...)
+		v.buf = append(v.buf, ':')
+		v.buf = append(v.buf, b.Target...)
+		sep := byte(':')
 		if b.ReadOnly {
-			opts = append(opts, "ro")
+			v.buf = append(v.buf, sep, 'r', 'o')
+			sep = ','
 		}
 		if b.SELinux != "" {
-			opts = append(opts, b.SELinux)
+			v.buf = append(v.buf, sep)
+			v.buf = append(v.buf, b.SELinux...)
 		}
-		if len(opts) > 0 {
-			spec += ":" + strings.Join(opts, ",")
-		}
-		args = append(args, "--volume="+spec)
+		v.end()
 	}
 	for _, t := range a.Tmpfs {
-		spec := t.Target
-		if len(t.Options) > 0 {
-			spec += ":" + strings.Join(t.Options, ",")
+		v.buf = append(v.buf, "--tmpfs="...)
+		v.buf = append(v.buf, t.Target...)
+		for i, opt := range t.Options {
+			if i == 0 {
+				v.buf = append(v.buf, ':')
+			} else {
+				v.buf = append(v.buf, ',')
+			}
+			v.buf = append(v.buf, opt...)
 		}
-		args = append(args, "--tmpfs="+spec)
+		v.end()
 	}
 	if a.ShmSize != "" {
-		args = append(args, "--shm-size="+decl.SizeArg(a.ShmSize))
+		v.add("--shm-size=", decl.SizeArg(a.ShmSize))
 	}
-	return args
 }
 
 // VolumeRelabel is the --volume option of a volume's selinux value: Z
@@ -228,124 +246,113 @@ func VolumeRelabel(selinux string) string {
 	return ""
 }
 
-// volumeSpec is NAME:TARGET:OPTIONS for --volume.
-func volumeSpec(v decl.Volume) string {
-	spec := v.Name + ":" + v.Target + ":"
-	if v.ReadOnly {
-		spec += "ro,"
-	}
-	return spec + VolumeRelabel(v.SELinux)
-}
-
-func networkFlags(args []string, a *decl.App, _ RunOptions) []string {
+func networkFlags(v *Argv, a *decl.App, _ RunOptions) {
 	if a.Network != "" {
-		args = append(args, "--network="+a.Network)
+		v.add("--network=", a.Network)
 	}
 	for _, d := range a.DNS {
-		args = append(args, "--dns="+d)
+		v.add("--dns=", d)
 	}
 	for _, h := range a.AddHost {
-		args = append(args, "--add-host="+h)
+		v.add("--add-host=", h)
 	}
 	for _, al := range a.NetworkAliases {
-		args = append(args, "--network-alias="+al)
+		v.add("--network-alias=", al)
 	}
-	return args
 }
 
-func securityFlags(args []string, a *decl.App, _ RunOptions) []string {
+func securityFlags(v *Argv, a *decl.App, _ RunOptions) {
 	for _, c := range a.CapDrop {
 		n, _ := decl.NormalizeCap(c)
-		args = append(args, "--cap-drop="+n)
+		v.add("--cap-drop=", n)
 	}
 	for _, c := range a.CapAdd {
 		n, _ := decl.NormalizeCap(c)
-		args = append(args, "--cap-add="+n)
+		v.add("--cap-add=", n)
 	}
 	if a.NoNewPrivileges {
-		args = append(args, "--security-opt=no-new-privileges")
+		v.add("--security-opt=no-new-privileges")
 	}
 	if a.ReadOnly {
-		args = append(args, "--read-only")
+		v.add("--read-only")
 	}
 	for _, d := range a.Devices {
-		args = append(args, "--device="+d)
+		v.add("--device=", d)
 	}
-	for _, k := range sortedKeys(a.Sysctls) {
-		args = append(args, "--sysctl="+k+"="+a.Sysctls[k])
+	for _, k := range v.sortedKeys(a.Sysctls) {
+		v.add("--sysctl=", k, "=", a.Sysctls[k])
 	}
-	for _, k := range sortedKeys(a.Ulimits) {
-		args = append(args, "--ulimit="+k+"="+a.Ulimits[k])
+	for _, k := range v.sortedKeys(a.Ulimits) {
+		v.add("--ulimit=", k, "=", a.Ulimits[k])
 	}
-	return args
 }
 
-func healthFlags(args []string, a *decl.App, _ RunOptions) []string {
+func healthFlags(v *Argv, a *decl.App, _ RunOptions) {
 	h := a.Health
 	if h == nil {
-		return args
+		return
 	}
-	args = append(args, "--health-cmd="+jsonArray(h.Cmd))
+	v.buf = append(v.buf, "--health-cmd="...)
+	v.buf = appendJSONArray(v.buf, h.Cmd)
+	v.end()
 	if h.Interval.Duration > 0 {
-		args = append(args, "--health-interval="+h.Interval.String())
+		v.add("--health-interval=", h.Interval.String())
 	}
 	if h.Timeout.Duration > 0 {
-		args = append(args, "--health-timeout="+h.Timeout.String())
+		v.add("--health-timeout=", h.Timeout.String())
 	}
 	if h.Retries > 0 {
-		args = append(args, "--health-retries="+strconv.Itoa(h.Retries))
+		v.addInt("--health-retries=", h.Retries)
 	}
 	if h.StartPeriod.Duration > 0 {
-		args = append(args, "--health-start-period="+h.StartPeriod.String())
+		v.add("--health-start-period=", h.StartPeriod.String())
 	}
 	if h.OnFailure != "" && h.OnFailure != "none" {
-		args = append(args, "--health-on-failure="+h.OnFailure)
+		v.add("--health-on-failure=", h.OnFailure)
 	}
-	return args
 }
 
-func resourceFlags(args []string, a *decl.App, o RunOptions) []string {
+func resourceFlags(v *Argv, a *decl.App, o RunOptions) {
 	if o.Cgroups == CgroupsDisabled || o.UnitLimits {
-		return args // enforced by the unit (see units.Render)
+		return // enforced by the unit (see units.Render)
 	}
 	r := a.Resources
 	if r.Memory != "" {
-		args = append(args, "--memory="+decl.SizeArg(r.Memory))
+		v.add("--memory=", decl.SizeArg(r.Memory))
 	}
 	if r.CPUs > 0 {
-		args = append(args, "--cpus="+strconv.FormatFloat(r.CPUs, 'f', -1, 64))
+		v.buf = append(v.buf, "--cpus="...)
+		v.buf = strconv.AppendFloat(v.buf, r.CPUs, 'f', -1, 64)
+		v.end()
 	}
 	if r.Pids > 0 {
-		args = append(args, "--pids-limit="+strconv.Itoa(r.Pids))
+		v.addInt("--pids-limit=", r.Pids)
 	}
-	return args
 }
 
-func lifecycleFlags(args []string, a *decl.App, _ RunOptions) []string {
+func lifecycleFlags(v *Argv, a *decl.App, _ RunOptions) {
 	if a.StopSignal != "" {
 		s, _ := decl.NormalizeSignal(a.StopSignal)
-		args = append(args, "--stop-signal="+s)
+		v.add("--stop-signal=", s)
 	}
-	args = append(args, "--stop-timeout="+strconv.Itoa(StopSeconds(a)))
-	args = append(args, "--log-driver="+a.LogDriver)
-	for _, k := range sortedKeys(a.LogOptions) {
-		args = append(args, "--log-opt="+k+"="+a.LogOptions[k])
+	v.addInt("--stop-timeout=", StopSeconds(a))
+	v.add("--log-driver=", a.LogDriver)
+	for _, k := range v.sortedKeys(a.LogOptions) {
+		v.add("--log-opt=", k, "=", a.LogOptions[k])
 	}
 	switch {
 	case a.Build != nil:
-		args = append(args, "--pull=never") // built locally, never pulled
+		v.add("--pull=never") // built locally, never pulled
 	case a.Pull != "":
-		args = append(args, "--pull="+a.Pull)
+		v.add("--pull=", a.Pull)
 	}
-	return args
 }
 
-func labelFlags(args []string, a *decl.App, _ RunOptions) []string {
-	args = append(args, "--label="+LabelApp+"="+a.Name)
-	for _, k := range sortedKeys(a.Labels) {
-		args = append(args, "--label="+k+"="+a.Labels[k])
+func labelFlags(v *Argv, a *decl.App, _ RunOptions) {
+	v.add("--label="+LabelApp+"=", a.Name)
+	for _, k := range v.sortedKeys(a.Labels) {
+		v.add("--label=", k, "=", a.Labels[k])
 	}
-	return args
 }
 
 // StopSeconds is the app's stop timeout in whole seconds, rounded up.
@@ -368,16 +375,23 @@ func StartSeconds(a *decl.App) int {
 // "create") that make v exist with its driver and options. podman 4.3 has no
 // --ignore: on an existing volume the command fails without touching it or
 // its data, so callers treat that failure as success.
-func VolumeCreateArgs(v decl.Volume) []string {
-	var args []string
-	if v.Driver != "" {
-		args = append(args, "--driver="+v.Driver)
+func VolumeCreateArgs(vol decl.Volume) []string {
+	var v Argv
+	AppendVolumeCreateArgs(&v, vol)
+	return v.Strings()
+}
+
+// AppendVolumeCreateArgs appends the arguments VolumeCreateArgs returns to
+// v.
+func AppendVolumeCreateArgs(v *Argv, vol decl.Volume) {
+	if vol.Driver != "" {
+		v.add("--driver=", vol.Driver)
 	}
-	for _, k := range sortedKeys(v.Options) {
-		args = append(args, "--opt="+k+"="+v.Options[k])
+	for _, k := range v.sortedKeys(vol.Options) {
+		v.add("--opt=", k, "=", vol.Options[k])
 	}
-	args = append(args, "--label="+LabelManaged+"=true", v.Name)
-	return args
+	v.add("--label=" + LabelManaged + "=true")
+	v.add(vol.Name)
 }
 
 // NeedsNetwork reports whether app names a network that must exist before
@@ -395,7 +409,14 @@ func jsonArray(argv []string) string {
 	for _, s := range argv {
 		n += len(s) + 3
 	}
-	b := make([]byte, 0, n)
+	return string(appendJSONArray(make([]byte, 0, n), argv))
+}
+
+// appendJSONArray appends argv as jsonArray writes it.
+func appendJSONArray(b []byte, argv []string) []byte {
+	if argv == nil {
+		return append(b, "null"...)
+	}
 	b = append(b, '[')
 	for i, s := range argv {
 		if i > 0 {
@@ -403,7 +424,7 @@ func jsonArray(argv []string) string {
 		}
 		b = appendJSONString(b, s)
 	}
-	return string(append(b, ']'))
+	return append(b, ']')
 }
 
 // appendJSONString appends s as a JSON string: quote and backslash
@@ -453,15 +474,6 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // Labels on a persistent app's container (see package keep).
