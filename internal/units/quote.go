@@ -77,18 +77,21 @@ var plainBytes = func() [256]bool {
 
 // appendWord appends one word: % (unless the word is a Specifier one) and
 // $ doubled, then quoted if it is empty or holds a character outside
-// safeBytes. Doubling adds only safe characters, so it does not change
-// whether the word is quoted.
-func appendWord(b []byte, w Word) []byte {
-	s := w.S
+// safeBytes.
+func appendWord(b []byte, w Word) []byte { return appendWordOf(b, w.S, w.Specifier) }
+
+// appendWordOf is appendWord for the text s of a word, a string or bytes.
+// Doubling adds only safe characters, so it does not change whether the
+// word is quoted.
+func appendWordOf[S ~string | ~[]byte](b []byte, s S, specifier bool) []byte {
 	i := 0
 	for i < len(s) && plainBytes[s[i]] {
 		i++
 	}
-	if i == len(s) && s != "" {
+	if i == len(s) && len(s) > 0 {
 		return append(b, s...) // nothing to double or quote
 	}
-	safe := s != ""
+	safe := len(s) > 0
 	for ; i < len(s) && safe; i++ {
 		safe = safeBytes[s[i]]
 	}
@@ -100,14 +103,15 @@ func appendWord(b []byte, w Word) []byte {
 		if c >= utf8.RuneSelf {
 			// Written as the rune it decodes to: invalid UTF-8
 			// becomes U+FFFD.
-			r, size := utf8.DecodeRuneInString(s[i:])
+			var enc [utf8.UTFMax]byte
+			r, size := utf8.DecodeRune(enc[:copy(enc[:], s[i:])])
 			b = utf8.AppendRune(b, r)
 			i += size
 			continue
 		}
 		i++
 		switch {
-		case c == '%' && !w.Specifier:
+		case c == '%' && !specifier:
 			b = append(b, "%%"...)
 		case c == '$':
 			b = append(b, "$$"...)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ynhd/ynhd/internal/decl"
@@ -76,7 +77,7 @@ func render(a *decl.App, o Options) (*Unit, []byte, error) {
 	if o.Podman == "" {
 		o.Podman = DefaultPodman
 	}
-	r := &renderer{app: a, opts: o, u: &Unit{Sections: make([]*Section, 0, 4)}}
+	r := &renderer{app: a, opts: o, u: &Unit{Sections: make([]*Section, 0, 4)}, argv: new(podman.Argv)}
 	r.unit()
 	b, err := r.u.appendTo(nil, sealLen)
 	if err != nil {
@@ -95,8 +96,11 @@ func RenderBytes(a *decl.App, o Options) ([]byte, error) {
 	if o.Podman == "" {
 		o.Podman = DefaultPodman
 	}
-	r := &renderer{app: a, opts: o, out: make([]byte, 0, unitSizeHint(a))}
+	s := scratchPool.Get().(*scratch)
+	defer s.put()
+	r := &renderer{app: a, opts: o, out: s.out[:0], argv: &s.argv}
 	r.unit()
+	s.out = r.out
 	if r.unsure {
 		_, b, err := render(a, o)
 		if err != nil {
@@ -104,24 +108,30 @@ func RenderBytes(a *decl.App, o Options) ([]byte, error) {
 		}
 		return sealBytes(b), nil
 	}
-	return sealBytes(r.out), nil
+	// The text is copied once, into a buffer of its exact size.
+	b := make([]byte, 0, len(r.out)+sealLen)
+	return sealBytes(append(b, r.out...)), nil
 }
 
-// unitSizeHint guesses the size of a's unit text with its Hash= line, so
-// that RenderBytes allocates it once.
-func unitSizeHint(a *decl.App) int {
-	n := 1536 + 2*len(a.File) + len(a.Description) + sealLen
-	for _, ss := range [][]string{a.Command, a.Entrypoint, a.PodmanArgs, a.EnvFiles, a.DNS, a.CapAdd, a.CapDrop, a.Devices, a.GroupAdd, a.AddHost, a.NetworkAliases} {
-		for _, s := range ss {
-			n += len(s) + 16
-		}
+// scratch is the memory RenderBytes reuses from one unit to the next: the
+// unit text before its final copy, and the run arguments.
+type scratch struct {
+	out  []byte
+	argv podman.Argv
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{out: make([]byte, 0, 4096)} }}
+
+// maxScratch bounds the buffer a scratch keeps: the rare huge unit does
+// not pin its memory.
+const maxScratch = 64 << 10
+
+func (s *scratch) put() {
+	if cap(s.out) > maxScratch {
+		s.out = nil
 	}
-	for _, m := range []map[string]string{a.Env, a.Labels, a.Sysctls, a.Ulimits, a.LogOptions} {
-		for k, v := range m {
-			n += len(k) + len(v) + 16
-		}
-	}
-	return n + 160*(len(a.Ports)+len(a.Volumes)+len(a.Binds)+len(a.Tmpfs)) + 64*(len(a.After)+len(a.Requires)+len(a.Wants)+len(a.RequiresHealthy))
+	s.argv.Reset()
+	scratchPool.Put(s)
 }
 
 // renderer writes a unit's options in order, either into the Unit model
@@ -134,6 +144,8 @@ type renderer struct {
 	out  []byte
 	// unsure is set when out holds a line that Unit.Bytes might refuse.
 	unsure bool
+	// argv is where podman's arguments are built.
+	argv *podman.Argv
 }
 
 // unit renders every part of the unit, in order.
@@ -163,14 +175,28 @@ func (r *renderer) section(name string, n int) {
 	r.out = append(r.out, "]\n"...)
 }
 
-// raw adds key with a value written verbatim (Section.Raw).
-func (r *renderer) raw(key, value string) {
+// raw adds key with a value written verbatim (Section.Raw): the
+// concatenation of parts.
+func (r *renderer) raw(key string, parts ...string) {
 	if r.u != nil {
-		r.s.Raw(key, value)
+		r.s.Raw(key, strings.Join(parts, ""))
 		return
 	}
 	start := r.startLine(key)
-	r.out = append(r.out, value...)
+	for _, p := range parts {
+		r.out = append(r.out, p...)
+	}
+	r.endLine(start)
+}
+
+// rawInt adds key with n in decimal.
+func (r *renderer) rawInt(key string, n int) {
+	if r.u != nil {
+		r.s.Raw(key, strconv.Itoa(n))
+		return
+	}
+	start := r.startLine(key)
+	r.out = strconv.AppendInt(r.out, int64(n), 10)
 	r.endLine(start)
 }
 
@@ -180,7 +206,7 @@ func (r *renderer) text(key, value string) { r.raw(key, EscapeSpecifiers(value))
 // exec adds an Exec*= line (Section.Exec).
 func (r *renderer) exec(key, prefix string, argv ...Word) {
 	if r.u != nil {
-		r.s.Exec(key, prefix, argv...)
+		r.s.Exec(key, prefix, slices.Clone(argv)...) // argv itself stays the caller's
 		return
 	}
 	start := r.startLine(key)
@@ -192,6 +218,71 @@ func (r *renderer) exec(key, prefix string, argv ...Word) {
 		r.out = appendWord(r.out, w)
 	}
 	r.endLine(start)
+}
+
+// execPodman adds an Exec*= line that runs podman, with the global options
+// of r.podman, with args and then the words of more.
+func (r *renderer) execPodman(key, prefix string, args []string, more ...Word) {
+	if r.u != nil {
+		r.s.Exec(key, prefix, append(r.podman(len(more), args...), more...)...)
+		return
+	}
+	start := r.startLine(key)
+	r.out = append(r.out, prefix...)
+	r.appendPodman()
+	for _, s := range args {
+		r.out = append(r.out, ' ')
+		r.out = appendWordOf(r.out, s, false)
+	}
+	for _, w := range more {
+		r.out = append(r.out, ' ')
+		r.out = appendWord(r.out, w)
+	}
+	r.endLine(start)
+}
+
+// cidPlaceholder is the --cidfile= argument podman.AppendRunArgs is given,
+// which execRun replaces with the unit's own (it holds specifiers).
+const cidPlaceholder = "\x00CID\x00"
+
+// execRun adds the ExecStart= line of `podman run` with the arguments in
+// run, its --cidfile= argument replaced by cidFlag.
+func (r *renderer) execRun(run *podman.Argv, cidFlag Word) {
+	if r.u != nil {
+		words := r.podman(run.Len(), "run")
+		for i := range run.Len() {
+			if arg := string(run.Arg(i)); arg == "--cidfile="+cidPlaceholder {
+				words = append(words, cidFlag)
+			} else {
+				words = append(words, Lit(arg))
+			}
+		}
+		r.s.Exec("ExecStart", "", words...)
+		return
+	}
+	start := r.startLine("ExecStart")
+	r.appendPodman()
+	r.out = append(r.out, " run"...)
+	for i := range run.Len() {
+		r.out = append(r.out, ' ')
+		if arg := run.Arg(i); string(arg) == "--cidfile="+cidPlaceholder {
+			r.out = appendWord(r.out, cidFlag)
+		} else {
+			r.out = appendWordOf(r.out, arg, false)
+		}
+	}
+	r.endLine(start)
+}
+
+// appendPodman writes the words r.podman starts with.
+func (r *renderer) appendPodman() {
+	r.out = appendWordOf(r.out, r.opts.Podman, false)
+	if r.opts.Mode == System {
+		for _, g := range systemPodmanOptions {
+			r.out = append(r.out, ' ')
+			r.out = appendWordOf(r.out, g, false)
+		}
+	}
 }
 
 // startLine writes "key=" and returns where the line starts.
@@ -233,20 +324,20 @@ func asciiSpace(c byte) bool {
 }
 
 func (r *renderer) header() {
-	first := "Generated by ynhd from " + r.app.File + "."
-	if strings.ContainsAny(r.app.File, "\n\r\x00") {
-		first = "Generated by ynhd."
+	from, file, end := "Generated by ynhd from ", r.app.File, "."
+	if strings.ContainsAny(file, "\n\r\x00") {
+		from, file, end = "Generated by ynhd.", "", ""
 	}
 	const second = "Do not edit: ynhd restores this file. Edit the declaration instead."
 	if r.u != nil {
-		r.u.Comments = []string{first, second}
+		r.u.Comments = []string{from + file + end, second}
 		return
 	}
-	for _, c := range []string{first, second} {
-		r.out = append(r.out, "# "...)
-		r.out = append(r.out, c...)
-		r.out = append(r.out, '\n')
-	}
+	r.out = append(r.out, "# "...)
+	r.out = append(r.out, from...)
+	r.out = append(r.out, file...)
+	r.out = append(r.out, end...)
+	r.out = append(r.out, "\n# "+second+"\n"...)
 }
 
 func (r *renderer) unitSection() {
@@ -276,16 +367,16 @@ func (r *renderer) unitSection() {
 		}
 	}
 	for _, d := range a.Requires {
-		r.raw("Requires", d+".service")
+		r.raw("Requires", d, ".service")
 	}
 	for _, d := range a.RequiresHealthy {
-		r.raw("Requires", d+".service")
+		r.raw("Requires", d, ".service")
 	}
 	for _, d := range a.Wants {
-		r.raw("Wants", d+".service")
+		r.raw("Wants", d, ".service")
 	}
 	for _, d := range a.Deps() {
-		r.raw("After", d+".service")
+		r.raw("After", d, ".service")
 	}
 }
 
@@ -321,12 +412,15 @@ func (r *renderer) serviceSection() {
 	r.raw("SuccessExitStatus", "137 143")
 	r.raw("Restart", a.Restart)
 	r.raw("RestartSec", restartSec)
-	r.raw("TimeoutStartSec", strconv.Itoa(podman.StartSeconds(a)))
+	r.rawInt("TimeoutStartSec", podman.StartSeconds(a))
 	stop := podman.StopSeconds(a)
-	r.raw("TimeoutStopSec", strconv.Itoa(stop+stopSlack))
+	r.rawInt("TimeoutStopSec", stop+stopSlack)
 
-	cid := r.runtimeDir() + "/%N.cid"
-	cidFlag := Spec("--cidfile=" + cid)
+	cid, cidFlag := "%t/%N.cid", Spec("--cidfile=%t/%N.cid")
+	if r.opts.Mode == System {
+		cid = r.runtimeDir() + "/%N.cid"
+		cidFlag = Spec("--cidfile=" + cid)
+	}
 
 	// podman 4.3 leaves the cidfile behind when the container is removed
 	// from outside; a stale one makes the next run fail.
@@ -344,17 +438,17 @@ func (r *renderer) serviceSection() {
 	for _, v := range a.Volumes {
 		if v.Driver != "" || len(v.Options) > 0 {
 			if r.opts.Mode == User {
-				r.exec("ExecStartPre", "", r.podman(0, "volume", "exists", v.Name)...)
+				r.execPodman("ExecStartPre", "", []string{"volume", "exists", v.Name})
 			} else {
-				r.exec("ExecStartPre", "-", r.podman(0, append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...)...)...)
+				r.execPodman("ExecStartPre", "-", append([]string{"volume", "create"}, podman.VolumeCreateArgs(v)...))
 			}
 		}
 	}
 	if podman.NeedsNetwork(a) {
 		if r.opts.Mode == User {
-			r.exec("ExecStartPre", "", r.podman(0, "network", "exists", a.Network)...)
+			r.execPodman("ExecStartPre", "", []string{"network", "exists", a.Network})
 		} else {
-			r.exec("ExecStartPre", "-", r.podman(0, "network", "create", "--label="+podman.LabelManaged+"=true", a.Network)...)
+			r.execPodman("ExecStartPre", "-", []string{"network", "create", "--label=" + podman.LabelManaged + "=true", a.Network})
 		}
 	}
 	// Dependencies that must be healthy: the start fails (and is retried
@@ -362,7 +456,7 @@ func (r *renderer) serviceSection() {
 	// back until then, so this matters when the manager starts the apps
 	// without it.
 	for _, d := range a.RequiresHealthy {
-		r.exec("ExecStartPre", "", r.podman(0, "healthcheck", "run", d)...)
+		r.execPodman("ExecStartPre", "", []string{"healthcheck", "run", d})
 	}
 
 	// A transient user's unit cgroup is not delegated: podman must not
@@ -371,7 +465,7 @@ func (r *renderer) serviceSection() {
 	// only boots in a cgroup podman made for it and handed to container
 	// root, so podman splits there too. In system mode the unit enforces
 	// the resource limits either way.
-	ro := podman.RunOptions{Cgroups: podman.CgroupsSplit, CIDFile: "\x00CID\x00"}
+	ro := podman.RunOptions{Cgroups: podman.CgroupsSplit, CIDFile: cidPlaceholder}
 	if r.opts.Mode == System {
 		ro.UnitLimits = true
 		if !static {
@@ -381,23 +475,16 @@ func (r *renderer) serviceSection() {
 	if a.Persistent {
 		// ynhd created the container (podman.CreateArgs); the unit starts
 		// and stops that same one and never removes it.
-		r.exec("ExecStart", "", r.podman(0, "start", a.Name)...)
-		r.exec("ExecStop", "", r.podman(0, "stop", "--ignore", "--time="+strconv.Itoa(stop), a.Name)...)
+		r.execPodman("ExecStart", "", []string{"start", a.Name})
+		r.execPodman("ExecStop", "", []string{"stop", "--ignore", "--time=" + strconv.Itoa(stop), a.Name})
 		return
 	}
-	run := podman.RunArgs(a, ro)
-	words := r.podman(len(run), "run")
-	for _, arg := range run {
-		if arg == "--cidfile=\x00CID\x00" {
-			words = append(words, cidFlag)
-			continue
-		}
-		words = append(words, Lit(arg))
-	}
-	r.exec("ExecStart", "", words...)
+	r.argv.Reset()
+	podman.AppendRunArgs(r.argv, a, ro)
+	r.execRun(r.argv, cidFlag)
 	stopTime := "--time=" + strconv.Itoa(stop)
-	r.exec("ExecStop", "", append(r.podman(1, "stop", "--ignore", stopTime), cidFlag)...)
-	r.exec("ExecStopPost", "-", append(r.podman(1, "rm", "--force", "--ignore", stopTime), cidFlag)...)
+	r.execPodman("ExecStop", "", []string{"stop", "--ignore", stopTime}, cidFlag)
+	r.execPodman("ExecStopPost", "-", []string{"rm", "--force", "--ignore", stopTime}, cidFlag)
 	r.exec("ExecStopPost", "-", Lit("rm"), Lit("-f"), Spec(cid))
 }
 
@@ -418,13 +505,18 @@ func (r *renderer) podman(extra int, args ...string) []Word {
 	ws := make([]Word, 0, 3+len(args)+extra)
 	ws = append(ws, Lit(r.opts.Podman))
 	if r.opts.Mode == System {
-		ws = append(ws, Lit("--cgroup-manager=cgroupfs"), Lit("--events-backend=file"))
+		for _, g := range systemPodmanOptions {
+			ws = append(ws, Lit(g))
+		}
 	}
 	for _, a := range args {
 		ws = append(ws, Lit(a))
 	}
 	return ws
 }
+
+// systemPodmanOptions are podman's global options in system mode.
+var systemPodmanOptions = []string{"--cgroup-manager=cgroupfs", "--events-backend=file"}
 
 // systemUser makes the service run as the app's system user, a dynamic
 // one or a static one with subordinate ids (decl.App.SystemRoute), with its
@@ -488,8 +580,32 @@ func (r *renderer) marker() {
 		// volume again (and says that an existing volume keeps its own).
 		for _, v := range r.app.Volumes {
 			if v.Driver != "" || len(v.Options) > 0 {
-				r.text("Volume", strings.Join(podman.VolumeCreateArgs(v), " "))
+				r.argv.Reset()
+				podman.AppendVolumeCreateArgs(r.argv, v)
+				r.textArgs("Volume", r.argv)
 			}
 		}
 	}
+}
+
+// textArgs adds key with the arguments of argv joined by spaces, as a
+// literal value (Section.Text).
+func (r *renderer) textArgs(key string, argv *podman.Argv) {
+	if r.u != nil {
+		r.s.Text(key, strings.Join(argv.Strings(), " "))
+		return
+	}
+	start := r.startLine(key)
+	for i := range argv.Len() {
+		if i > 0 {
+			r.out = append(r.out, ' ')
+		}
+		for _, c := range argv.Arg(i) {
+			if c == '%' {
+				r.out = append(r.out, '%')
+			}
+			r.out = append(r.out, c)
+		}
+	}
+	r.endLine(start)
 }
