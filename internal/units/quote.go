@@ -31,6 +31,18 @@ func Lits(ss ...string) []Word {
 // EscapeSpecifiers doubles every % so systemd does not expand it.
 func EscapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 
+// appendEscapedSpecifiers appends s with every % doubled, as
+// EscapeSpecifiers returns it.
+func appendEscapedSpecifiers[S ~string | ~[]byte](b []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			b = append(b, '%')
+		}
+		b = append(b, s[i])
+	}
+	return b
+}
+
 // QuoteExec joins words into the value of an Exec*= line such that systemd
 // splits it back into exactly these words: % and $ are doubled (specifier
 // and environment expansion), and any word that is empty or holds a

@@ -201,7 +201,15 @@ func (r *renderer) rawInt(key string, n int) {
 }
 
 // text adds key with a literal value (Section.Text).
-func (r *renderer) text(key, value string) { r.raw(key, EscapeSpecifiers(value)) }
+func (r *renderer) text(key, value string) {
+	if r.u != nil {
+		r.s.Text(key, value)
+		return
+	}
+	start := r.startLine(key)
+	r.out = appendEscapedSpecifiers(r.out, value)
+	r.endLine(start)
+}
 
 // exec adds an Exec*= line (Section.Exec).
 func (r *renderer) exec(key, prefix string, argv ...Word) {
@@ -600,12 +608,7 @@ func (r *renderer) textArgs(key string, argv *podman.Argv) {
 		if i > 0 {
 			r.out = append(r.out, ' ')
 		}
-		for _, c := range argv.Arg(i) {
-			if c == '%' {
-				r.out = append(r.out, '%')
-			}
-			r.out = append(r.out, c)
-		}
+		r.out = appendEscapedSpecifiers(r.out, argv.Arg(i))
 	}
 	r.endLine(start)
 }
