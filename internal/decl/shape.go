@@ -71,23 +71,36 @@ func (s *shape) advance() {
 	s.i++
 }
 
-// inert are the bytes run has nothing to do for unless a key is being
-// read: all but the punctuation it follows and newlines.
-var inert = func() (t [256]bool) {
+// byteSet is a set of bytes, looked up by a table rather than a call.
+type byteSet [256]bool
+
+// allBut is the set of every byte except those of except.
+func allBut(except string) (t byteSet) {
 	for i := range t {
 		t[i] = true
 	}
-	for _, c := range []byte("#\"'\n[]{},=.") {
+	for _, c := range []byte(except) {
 		t[c] = false
 	}
 	return t
-}()
+}
 
-// skip advances over the bytes for which plain holds, none of them a
-// newline.
-func (s *shape) skip(plain func(byte) bool) {
+var (
+	// inert are the bytes run has nothing to do for unless a key is
+	// being read: all but the punctuation it follows and newlines.
+	inert = allBut("#\"'\n[]{},=.")
+	// inBasic and inLiteral are the bytes str passes over in a "basic"
+	// and a 'literal' string.
+	inBasic   = allBut("\"\\\n")
+	inLiteral = allBut("'\\\n")
+	// inComment are the bytes of a comment.
+	inComment = allBut("\n")
+)
+
+// skip advances over the bytes in plain, none of them a newline.
+func (s *shape) skip(plain *byteSet) {
 	i, col := s.i, s.col
-	for ; i < len(s.data) && plain(s.data[i]); i++ {
+	for ; i < len(s.data) && plain[s.data[i]]; i++ {
 		if s.data[i]&0xC0 != 0x80 { // count runes, not bytes
 			col++
 		}
@@ -99,15 +112,13 @@ func (s *shape) run() string {
 	for s.i < len(s.data) {
 		c := s.data[s.i]
 		if inert[c] && !s.keyCtx {
-			s.skip(func(c byte) bool { return inert[c] })
+			s.skip(&inert)
 			continue
 		}
 		var msg string
 		switch {
 		case c == '#':
-			for s.i < len(s.data) && s.data[s.i] != '\n' {
-				s.advance()
-			}
+			s.skip(&inComment)
 			continue
 		case c == '"' || c == '\'':
 			if msg = s.str(c); msg != "" {
@@ -247,12 +258,16 @@ func (s *shape) str(q byte) string {
 	for range delim {
 		s.advance()
 	}
+	plain := &inBasic
+	if q == '\'' {
+		plain = &inLiteral
+	}
 	n := 0
 	for s.i < len(s.data) {
 		c := s.data[s.i]
-		if c != q && c != '\\' && c != '\n' {
+		if plain[c] {
 			start := s.i
-			s.skip(func(c byte) bool { return c != q && c != '\\' && c != '\n' })
+			s.skip(plain)
 			n += s.i - start
 			continue
 		}

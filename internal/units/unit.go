@@ -159,20 +159,25 @@ func isSectionName(name string) bool {
 // [A-Za-z0-9][A-Za-z0-9_-]* (a loop: this runs for every line of every
 // unit).
 func isKey(k string) bool {
-	if k == "" {
+	if k == "" || !keyBytes[k[0]] || k[0] == '_' || k[0] == '-' {
 		return false
 	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case (c == '_' || c == '-') && i > 0:
-		default:
+	for i := 1; i < len(k); i++ {
+		if !keyBytes[k[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// keyBytes are the bytes of a key: letters, digits, '_' and '-', the last
+// two not first.
+var keyBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 func checkOption(o Option) error {
 	switch {
