@@ -179,12 +179,21 @@ func (c *stringScan) str(s string) {
 		return
 	}
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f || b == 0xc2 { // 0xc2 leads the C1 controls in UTF-8
+		if suspectBytes[s[i]] {
 			c.suspect = true
 			return
 		}
 	}
 }
+
+// suspectBytes are the bytes of a string that walkStrings may report: C0
+// controls but tab, DEL, and 0xc2, which leads the C1 controls in UTF-8.
+var suspectBytes = func() (t [256]bool) {
+	for b := range t {
+		t[b] = b < 0x20 && b != '\t' || b == 0x7f || b == 0xc2
+	}
+	return t
+}()
 
 func (c *stringScan) strs(ss []string) {
 	for _, s := range ss {
@@ -411,65 +420,73 @@ func (v *validator) ports(host Host) {
 
 func (v *validator) mounts() {
 	a := v.app
-	targets := map[string]string{}
-	target := func(key, t string) {
+	// The targets seen so far, each with the list and index of its mount:
+	// a key is written out only for an error.
+	type mount struct {
+		list string
+		i    int
+	}
+	key := func(m mount) string { return indexed(m.list, m.i) }
+	targets := map[string]mount{}
+	target := func(m mount, t string) {
 		switch {
 		case t == "":
-			v.errf(key, "target is required: the absolute path inside the container")
+			v.errf(key(m)+".target", "target is required: the absolute path inside the container")
 		case !path.IsAbs(t):
-			v.errf(key, "target %q must be an absolute path inside the container", t)
+			v.errf(key(m)+".target", "target %q must be an absolute path inside the container", t)
 		default:
-			if prev, dup := targets[path.Clean(t)]; dup {
-				v.errf(key, "%s is already mounted by %s", t, prev)
+			clean := path.Clean(t)
+			if prev, dup := targets[clean]; dup {
+				v.errf(key(m)+".target", "%s is already mounted by %s", t, key(prev)+".target")
 			}
-			targets[path.Clean(t)] = key
+			targets[clean] = m
 		}
 	}
 	for i, m := range a.Volumes {
-		key := indexed("volumes", i)
+		at := mount{"volumes", i}
 		if !isVolumeName(m.Name) {
-			v.errf(key+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
+			v.errf(key(at)+".name", "volume name %q is invalid: use letters, digits, '_', '.', '-', starting with a letter or digit", m.Name)
 		}
-		target(key+".target", m.Target)
+		target(at, m.Target)
 		if strings.ContainsAny(m.Target, ":,") {
-			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+			v.errf(key(at)+".target", "paths containing ':' or ',' cannot be mounted by podman")
 		}
 		if m.Driver != "" && !isOptKey(m.Driver) {
-			v.errf(key+".driver", "driver name %q is invalid", m.Driver)
+			v.errf(key(at)+".driver", "driver name %q is invalid", m.Driver)
 		}
 		for k := range m.Options {
 			if !isOptKey(k) {
-				v.errf(key+".options."+k, "driver option name %q is invalid", k)
+				v.errf(key(at)+".options."+k, "driver option name %q is invalid", k)
 			}
 		}
 		if !volumeRelabels[m.SELinux] {
-			v.errf(key+".selinux", "use \"private\" (a label for this container only, like :Z), \"shared\" (a label all containers may use, like :z) or leave it out")
+			v.errf(key(at)+".selinux", "use \"private\" (a label for this container only, like :Z), \"shared\" (a label all containers may use, like :z) or leave it out")
 		}
 	}
 	for i, b := range a.Binds {
-		key := indexed("binds", i)
+		at := mount{"binds", i}
 		if b.Source == "" {
-			v.errf(key+".source", "source is required: a host path, absolute, relative to this file or starting with ~/")
+			v.errf(key(at)+".source", "source is required: a host path, absolute, relative to this file or starting with ~/")
 		} else if strings.ContainsAny(b.Source, ":,") {
-			v.errf(key+".source", "host paths containing ':' or ',' cannot be mounted by podman; rename the directory or use a symlink")
+			v.errf(key(at)+".source", "host paths containing ':' or ',' cannot be mounted by podman; rename the directory or use a symlink")
 		}
-		target(key+".target", b.Target)
+		target(at, b.Target)
 		if strings.ContainsAny(b.Target, ":,") {
-			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+			v.errf(key(at)+".target", "paths containing ':' or ',' cannot be mounted by podman")
 		}
 		if !selinuxLabels[b.SELinux] {
-			v.errf(key+".selinux", "use \"z\" (shared label), \"Z\" (private label) or leave it out")
+			v.errf(key(at)+".selinux", "use \"z\" (shared label), \"Z\" (private label) or leave it out")
 		}
 	}
 	for i, t := range a.Tmpfs {
-		key := indexed("tmpfs", i)
-		target(key+".target", t.Target)
+		at := mount{"tmpfs", i}
+		target(at, t.Target)
 		if strings.ContainsAny(t.Target, ":,") {
-			v.errf(key+".target", "paths containing ':' or ',' cannot be mounted by podman")
+			v.errf(key(at)+".target", "paths containing ':' or ',' cannot be mounted by podman")
 		}
 		for j, o := range t.Options {
 			if o == "" || strings.Contains(o, ",") {
-				v.errf(fmt.Sprintf("%s.options[%d]", key, j), "give one option per list item (e.g. [\"rw\", \"exec\"]), not %q", o)
+				v.errf(fmt.Sprintf("%s.options[%d]", key(at), j), "give one option per list item (e.g. [\"rw\", \"exec\"]), not %q", o)
 			}
 		}
 	}
