@@ -189,6 +189,21 @@ func (r *renderer) raw(key string, parts ...string) {
 	r.endLine(start)
 }
 
+// fixed adds a line whose key and value are constants of this package.
+// They are ynhd's own and the tests render them through the model, which
+// checks them: the line is written without the checks of startLine and
+// endLine. Nothing from a declaration may be passed here.
+func (r *renderer) fixed(key, value string) {
+	if r.u != nil {
+		r.s.Raw(key, value)
+		return
+	}
+	r.out = append(r.out, key...)
+	r.out = append(r.out, '=')
+	r.out = append(r.out, value...)
+	r.out = append(r.out, '\n')
+}
+
 // rawInt adds key with n in decimal.
 func (r *renderer) rawInt(key string, n int) {
 	if r.u != nil {
@@ -360,18 +375,18 @@ func (r *renderer) unitSection() {
 	// systemd restarts a failing app at most startLimitBurst times per
 	// startLimitInterval; past that the unit stays failed and ynhd's own
 	// backoff takes over, so a crash loop never becomes a restart storm.
-	r.raw("StartLimitIntervalSec", startLimitInterval)
-	r.raw("StartLimitBurst", startLimitBurst)
+	r.fixed("StartLimitIntervalSec", startLimitInterval)
+	r.fixed("StartLimitBurst", startLimitBurst)
 	if r.opts.Mode == System {
-		r.raw("Wants", "network-online.target")
-		r.raw("After", "network-online.target")
+		r.fixed("Wants", "network-online.target")
+		r.fixed("After", "network-online.target")
 	} else {
-		r.raw("RequiresMountsFor", "%t/containers")
+		r.fixed("RequiresMountsFor", "%t/containers")
 		if a.Network != "none" {
 			// A user unit cannot order after the system's
 			// network-online.target; ynhd ships a unit that waits for it.
-			r.raw("Wants", WaitOnlineUnit)
-			r.raw("After", WaitOnlineUnit)
+			r.fixed("Wants", WaitOnlineUnit)
+			r.fixed("After", WaitOnlineUnit)
 		}
 	}
 	for _, d := range a.Requires {
@@ -398,28 +413,28 @@ func (r *renderer) stateDir() string { return "ynhd/" + r.app.Name }
 func (r *renderer) serviceSection() {
 	a := r.app
 	r.section("Service", 32)
-	r.raw("Environment", "PODMAN_SYSTEMD_UNIT=%n")
+	r.fixed("Environment", "PODMAN_SYSTEMD_UNIT=%n")
 	static := false
 	if r.opts.Mode == System {
 		static = r.systemUser()
 	}
-	r.raw("Type", "notify")
-	r.raw("NotifyAccess", "all")
-	r.raw("KillMode", "mixed")
+	r.fixed("Type", "notify")
+	r.fixed("NotifyAccess", "all")
+	r.fixed("KillMode", "mixed")
 	// The user manager delegates the unit's cgroup to podman
 	// (--cgroups=split). A static system user gets it too: an init system
 	// in the container manages its own part of the tree.
 	if r.opts.Mode == User || static {
-		r.raw("Delegate", "yes")
+		r.fixed("Delegate", "yes")
 	}
-	r.raw("SyslogIdentifier", "%N")
+	r.fixed("SyslogIdentifier", "%N")
 	// conmon exits with the container's status, and a container that was
 	// stopped ends with 143 (SIGTERM) or, after the stop timeout, 137
 	// (SIGKILL). Counted as failures, they would leave every stopped app
 	// "failed" and make restart jobs fail.
-	r.raw("SuccessExitStatus", "137 143")
+	r.fixed("SuccessExitStatus", "137 143")
 	r.raw("Restart", a.Restart)
-	r.raw("RestartSec", restartSec)
+	r.fixed("RestartSec", restartSec)
 	r.rawInt("TimeoutStartSec", podman.StartSeconds(a))
 	stop := podman.StopSeconds(a)
 	r.rawInt("TimeoutStopSec", stop+stopSlack)
@@ -538,13 +553,13 @@ func (r *renderer) systemUser() bool {
 		r.raw("User", SystemUserName(a.Name))
 		r.raw("Group", SystemUserName(a.Name))
 	} else {
-		r.raw("DynamicUser", "yes")
+		r.fixed("DynamicUser", "yes")
 		r.raw("User", SystemUserName(a.Name))
 	}
 	r.raw("StateDirectory", dir)
-	r.raw("StateDirectoryMode", "0700")
+	r.fixed("StateDirectoryMode", "0700")
 	r.raw("RuntimeDirectory", dir)
-	r.raw("RuntimeDirectoryMode", "0700")
+	r.fixed("RuntimeDirectoryMode", "0700")
 	r.raw("Environment", "HOME=%S/"+dir)
 	r.raw("Environment", "XDG_RUNTIME_DIR=%t/"+dir)
 	r.raw("Environment", "XDG_CONFIG_HOME=%S/"+dir+"/config")
@@ -571,17 +586,17 @@ func SystemUserName(app string) string { return decl.SystemUserName(app) }
 func (r *renderer) installSection() {
 	r.section("Install", 1)
 	if r.opts.Mode == System {
-		r.raw("WantedBy", "multi-user.target")
+		r.fixed("WantedBy", "multi-user.target")
 	} else {
-		r.raw("WantedBy", "default.target")
+		r.fixed("WantedBy", "default.target")
 	}
 }
 
 func (r *renderer) marker() {
 	r.section(MarkerSection, 3)
 	r.text("Source", r.app.File)
-	r.raw("Schema", strconv.Itoa(decl.SchemaVersion))
-	r.raw("Mode", r.opts.Mode.String())
+	r.rawInt("Schema", decl.SchemaVersion)
+	r.fixed("Mode", r.opts.Mode.String())
 	if r.opts.Mode == User {
 		// The volumes ynhd creates before a start, as it creates them: a
 		// change of their options changes the unit, so ynhd looks at the
