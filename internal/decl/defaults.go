@@ -118,9 +118,13 @@ func resolvePath(p, dir, home string) string {
 	case filepath.IsAbs(p):
 		return filepath.Clean(p)
 	}
-	abs, err := filepath.Abs(filepath.Join(dir, p))
+	joined := filepath.Join(dir, p)
+	if filepath.IsAbs(joined) {
+		return joined // Join cleans it already: what Abs would return
+	}
+	abs, err := filepath.Abs(joined)
 	if err != nil {
-		return filepath.Join(dir, p)
+		return joined
 	}
 	return abs
 }

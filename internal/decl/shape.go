@@ -95,7 +95,18 @@ var (
 	inLiteral = allBut("'\\\n")
 	// inComment are the bytes of a comment.
 	inComment = allBut("\n")
+	// blank are the spaces of TOML; bare the bytes of a bare key.
+	blank = only(" \t")
+	bare  = only("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 )
+
+// only is the set of the bytes of s.
+func only(s string) (t byteSet) {
+	for _, c := range []byte(s) {
+		t[c] = true
+	}
+	return t
+}
 
 // skip advances over the bytes in plain, none of them a newline.
 func (s *shape) skip(plain *byteSet) {
@@ -111,8 +122,12 @@ func (s *shape) skip(plain *byteSet) {
 func (s *shape) run() string {
 	for s.i < len(s.data) {
 		c := s.data[s.i]
-		if inert[c] && !s.keyCtx {
+		if !s.keyCtx && inert[c] {
 			s.skip(&inert)
+			continue
+		}
+		if s.keyCtx && (c == ' ' || c == '\t') {
+			s.skip(&blank) // before a key or around its dots
 			continue
 		}
 		var msg string
@@ -147,11 +162,11 @@ func (s *shape) run() string {
 			} else {
 				msg = s.grow(1)
 			}
-		case s.keyCtx && isBare(rune(c)):
+		case s.keyCtx && bare[c]:
 			// A run of bare key characters grows the key at once, up to
 			// the byte that would make its path too long.
 			n := 1
-			for s.i+n < len(s.data) && isBare(rune(s.data[s.i+n])) {
+			for s.i+n < len(s.data) && bare[s.data[s.i+n]] {
 				n++
 			}
 			tooLong := false
