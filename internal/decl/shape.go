@@ -34,18 +34,17 @@ const (
 // strings and comments, and just enough of its structure (brackets, where
 // a key is) to measure nesting, items, key paths and strings.
 type shape struct {
-	data      []byte
-	i         int
-	line, col int
-	stack     []int // open '[' and '{' of values: the key length each adds
-	keyCtx    bool  // a key may be written here
-	header    bool  // inside a [table] or [[array]] header
-	prefix    int   // length of the current table's name
-	key       int   // length of the key being read, dots included
-	parts     int   // parts of the key being read
-	lastKey   int   // length of the key whose value is being read
-	items     int
-	total     int
+	data    []byte
+	i       int   // the next byte; where the error is when run fails
+	stack   []int // open '[' and '{' of values: the key length each adds
+	keyCtx  bool  // a key may be written here
+	header  bool  // inside a [table] or [[array]] header
+	prefix  int   // length of the current table's name
+	key     int   // length of the key being read, dots included
+	parts   int   // parts of the key being read
+	lastKey int   // length of the key whose value is being read
+	items   int
+	total   int
 }
 
 // checkShape reports the first bound data exceeds, with its position, or
@@ -54,22 +53,30 @@ func checkShape(file string, data []byte) *Diagnostic {
 	if len(data) > MaxFileSize {
 		return &Diagnostic{File: file, Severity: Error, Message: tooLarge(int64(len(data))).Error()}
 	}
-	s := &shape{data: data, line: 1, col: 1, keyCtx: true}
+	s := &shape{data: data, keyCtx: true}
 	if msg := s.run(); msg != "" {
-		return &Diagnostic{File: file, Line: s.line, Col: s.col, Severity: Error, Message: msg}
+		line, col := position(data, s.i)
+		return &Diagnostic{File: file, Line: line, Col: col, Severity: Error, Message: msg}
 	}
 	return nil
 }
 
-func (s *shape) advance() {
-	if s.data[s.i] == '\n' {
-		s.line++
-		s.col = 1
-	} else if s.data[s.i]&0xC0 != 0x80 { // count runes, not bytes
-		s.col++
+// position is the 1-based line and column, in runes, of byte i of data:
+// counted only for an error, so that the pass itself does not.
+func position(data []byte, i int) (line, col int) {
+	line, col = 1, 1
+	for _, c := range data[:min(i, len(data))] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else if c&0xC0 != 0x80 { // count runes, not bytes
+			col++
+		}
 	}
-	s.i++
+	return line, col
 }
+
+func (s *shape) advance() { s.i++ }
 
 // byteSet is a set of bytes, looked up by a table rather than a call.
 type byteSet [256]bool
@@ -110,13 +117,11 @@ func only(s string) (t byteSet) {
 
 // skip advances over the bytes in plain, none of them a newline.
 func (s *shape) skip(plain *byteSet) {
-	i, col := s.i, s.col
-	for ; i < len(s.data) && plain[s.data[i]]; i++ {
-		if s.data[i]&0xC0 != 0x80 { // count runes, not bytes
-			col++
-		}
+	i := s.i
+	for i < len(s.data) && plain[s.data[i]] {
+		i++
 	}
-	s.i, s.col = i, col
+	s.i = i
 }
 
 func (s *shape) run() string {
@@ -165,17 +170,17 @@ func (s *shape) run() string {
 		case s.keyCtx && bare[c]:
 			// A run of bare key characters grows the key at once, up to
 			// the byte that would make its path too long.
-			n := 1
-			for s.i+n < len(s.data) && bare[s.data[s.i+n]] {
-				n++
+			end := s.i + 1
+			for end < len(s.data) && bare[s.data[end]] {
+				end++
 			}
+			n := end - s.i
 			tooLong := false
 			if room := MaxKeyPath - s.path(); n > room {
 				n, tooLong = max(room, 0), true
 			}
 			s.key += n
 			s.i += n
-			s.col += n // ASCII: a column each
 			if !tooLong {
 				continue
 			}
@@ -265,7 +270,7 @@ func (s *shape) close() {
 // str skips a string of any of TOML's four kinds starting at s.i, checking
 // its length. The position of an error is the string's start.
 func (s *shape) str(q byte) string {
-	line, col := s.line, s.col
+	start := s.i
 	delim := 1
 	if s.closes(q) {
 		delim = 3
@@ -281,9 +286,9 @@ func (s *shape) str(q byte) string {
 	for s.i < len(s.data) {
 		c := s.data[s.i]
 		if plain[c] {
-			start := s.i
+			from := s.i
 			s.skip(plain)
-			n += s.i - start
+			n += s.i - from
 			continue
 		}
 		if c == '\\' && q == '"' && s.i+1 < len(s.data) {
@@ -311,7 +316,7 @@ func (s *shape) str(q byte) string {
 		msg = fmt.Sprintf("strings add up to more than %d bytes (128 KiB), more than fits a unit's command line: keep long data in files the app reads (binds, env_files)", MaxValuesTotal)
 	}
 	if msg != "" {
-		s.line, s.col = line, col
+		s.i = start
 	}
 	return msg
 }
