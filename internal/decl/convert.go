@@ -136,6 +136,8 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = tomlStrings(v, &a.Wants)
 		case "requires_healthy":
 			ok = tomlStrings(v, &a.RequiresHealthy)
+		case "part_of":
+			ok = tomlString(v, &a.PartOf)
 		case "system_user":
 			ok = tomlString(v, &a.SystemUser)
 		case "podman_args":

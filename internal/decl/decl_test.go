@@ -83,6 +83,10 @@ func TestDiagnostics(t *testing.T) {
 		{"run options valid", "web", img + "tz = \"America/Argentina/Buenos_Aires\"\nshm_size = \"256m\"\ngroup_add = [\"video\", \"44\"]\n" +
 			"add_host = [\"db.internal:10.0.0.5\", \"v6:fd00::5\"]\nlog_options = { tag = \"web\", max-size = \"10m\" }\nstart_timeout = \"10m\"\ninit = true\n" +
 			"network = \"backend\"\nnetwork_aliases = [\"www\"]\n[[volumes]]\nname = \"data\"\ntarget = \"/data\"\nselinux = \"private\"\n", nil},
+		{"part_of valid", "web", img + "part_of = \"shop\"\n", nil},
+		{"part_of refused", "web", img + "part_of = \"Shop.target\\nWants=evil\"\n",
+			[]string{`/d/web.toml:3:1: part_of: "Shop.target\nWants=evil" is not a group name: use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit`,
+				"/d/web.toml:3:1: part_of: value contains a newline or NUL character; these are not allowed in declarations"}},
 		{"tz local and Etc", "web", img + "tz = \"local\"\n", nil},
 		{"tz refused", "web", img + "tz = \"../../etc/passwd\"\n",
 			[]string{`/d/web.toml:3:1: tz: "../../etc/passwd" is not a time zone: use an IANA name such as "Europe/Paris" or "UTC" (letters, digits, '/', '_', '-', '+', at most 64 characters, not starting with '/'), or "local" for the host's`}},

@@ -114,6 +114,10 @@ type App struct {
 	// RequiresHealthy are apps this one needs running and healthy (their
 	// [health] check passing) before it starts; implies requires.
 	RequiresHealthy []string `toml:"requires_healthy"`
+	// PartOf names the group of apps this one belongs to: ynhd writes a
+	// target for each group (units.GroupUnit) that starts, stops and
+	// restarts its members together. "" for none.
+	PartOf string `toml:"part_of"`
 
 	// SystemUser says, in system mode, which user the app's rootless podman
 	// runs as: "dynamic" (DynamicUser=yes, a transient user with a single

@@ -285,6 +285,7 @@ func scanStrings(a *App) (total int, suspect bool) {
 	c.strs(a.Requires)
 	c.strs(a.Wants)
 	c.strs(a.RequiresHealthy)
+	c.str(a.PartOf)
 	c.str(a.SystemUser)
 	c.strs(a.PodmanArgs)
 	return c.total, c.suspect
@@ -601,6 +602,9 @@ func (v *validator) lifecycle() {
 				v.errf(fmt.Sprintf("%s[%d]", field, i), "%q is not an app name", d)
 			}
 		}
+	}
+	if a.PartOf != "" && !isAppName(a.PartOf) {
+		v.errf("part_of", "%q is not a group name: use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit", a.PartOf)
 	}
 }
 

@@ -15,6 +15,9 @@ import (
 type Marker struct {
 	Source string // declaration file the unit was rendered from
 	Mode   string // user or system
+	// Group is set on a group's target (RenderGroup): the group's name.
+	// Its Source is then the declarations directory, not a file in it.
+	Group string
 	Hash   string // sha256:HEX of the unit's bytes before the Hash line
 	// Intact is true when Hash matches the content: nobody edited the file
 	// since ynhd wrote it.
@@ -79,6 +82,8 @@ func ReadMarker(data []byte) (m Marker, ok bool) {
 				m.Source = strings.ReplaceAll(v, "%%", "%")
 			case "Mode":
 				m.Mode = v
+			case markerGroupKey:
+				m.Group = v
 			case markerHashKey:
 				m.Hash, hashAt, hashEnd = v, off, next
 			}

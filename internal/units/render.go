@@ -365,7 +365,7 @@ func (r *renderer) header() {
 
 func (r *renderer) unitSection() {
 	a := r.app
-	r.section("Unit", 8+len(a.Requires)+len(a.RequiresHealthy)+len(a.Wants)+len(a.After))
+	r.section("Unit", 9+len(a.Requires)+len(a.RequiresHealthy)+len(a.Wants)+len(a.After))
 	desc := strings.TrimSpace(a.Description)
 	if desc == "" {
 		desc = "ynhd app " + a.Name
@@ -400,6 +400,11 @@ func (r *renderer) unitSection() {
 	}
 	for _, d := range a.Deps() {
 		r.raw("After", d, ".service")
+	}
+	if a.PartOf != "" {
+		// Stopping or restarting the group's target stops or restarts
+		// the app too (systemd.unit(5), PartOf=).
+		r.raw("PartOf", GroupUnit(a.PartOf))
 	}
 }
 
