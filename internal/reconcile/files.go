@@ -16,7 +16,8 @@ import (
 type Files interface {
 	// Dir is the directory's absolute path.
 	Dir() string
-	// ReadUnits returns every regular *.service file in the directory.
+	// ReadUnits returns every regular *.service file in the directory,
+	// and every group target (units.GroupName).
 	ReadUnits() (map[string][]byte, error)
 	// Write replaces a unit file atomically.
 	Write(name string, data []byte) error
@@ -69,7 +70,11 @@ func (u UnitDir) ReadUnits() (map[string][]byte, error) {
 }
 
 func isUnitName(name string) bool {
-	return strings.HasSuffix(name, ".service") && !strings.HasPrefix(name, ".")
+	if strings.HasPrefix(name, ".") {
+		return false
+	}
+	_, group := units.GroupName(name)
+	return group || strings.HasSuffix(name, ".service")
 }
 
 // Taken implements Files.

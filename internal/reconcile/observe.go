@@ -71,6 +71,10 @@ func observe(ctx context.Context, m Manager, f Files, declDir string, declared [
 		if mk, ok := readMarker(memo, name, b); ok {
 			o.Source, o.Intact = mk.Source, mk.Intact
 			o.Ours = filepath.Dir(mk.Source) == filepath.Clean(declDir)
+			if mk.Group != "" {
+				// A group's target comes from the whole directory.
+				o.Ours = filepath.Clean(mk.Source) == filepath.Clean(declDir)
+			}
 		}
 		// Only units that are ours or declared matter.
 		w.Units[name] = o

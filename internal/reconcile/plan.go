@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ynhd/ynhd/internal/decl"
+	"github.com/ynhd/ynhd/internal/units"
 )
 
 // Op is one kind of step in a plan, in the order Apply carries them out.
@@ -162,6 +163,8 @@ type Input struct {
 	// podman API (through its CLI): they are planned even when the API
 	// did not answer.
 	StorageByCLI bool
+	// Groups are the targets of the groups of apps (GroupTargets).
+	Groups []GroupTarget
 }
 
 // MakePlan compares what is desired with what is observed. It is pure.
@@ -177,8 +180,21 @@ func MakePlan(in Input) *Plan {
 		}
 		reload = planApp(p, &in, d, o) || reload
 	}
+	// Groups after their members: a target starts with the apps it wants.
+	for _, g := range in.Groups {
+		wanted[g.Unit] = true
+		o := in.World.Units[g.Unit]
+		if o == nil {
+			o = &Observed{Unit: g.Unit}
+		}
+		reload = planGroup(p, &in, g, o) || reload
+	}
 	for name, o := range in.World.Units {
 		if wanted[name] || !o.Ours || in.Incomplete {
+			continue
+		}
+		if _, ok := units.GroupName(name); ok {
+			reload = planGroupGone(p, &in, name, o) || reload
 			continue
 		}
 		app := strings.TrimSuffix(name, ".service")

@@ -394,9 +394,14 @@ const (
 func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *World, error) {
 	desired, dirErr := r.load()
 	r.noteDirError(dirErr)
-	names := make([]string, len(desired))
+	names := make([]string, len(desired), len(desired)+4)
+	groups := map[string]bool{}
 	for i, d := range desired {
 		names[i] = d.Unit
+		if d.Decl != nil && d.Decl.PartOf != "" && !groups[d.Decl.PartOf] {
+			groups[d.Decl.PartOf] = true
+			names = append(names, units.GroupUnit(d.Decl.PartOf))
+		}
 	}
 	w, err := observe(ctx, r.m, r.f, r.cfg.DeclDir, names, r.markers)
 	if err != nil {
@@ -442,7 +447,8 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	}
 	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
 		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil,
-		StorageByCLI: r.k != nil}
+		StorageByCLI: r.k != nil,
+		Groups: GroupTargets(desired, w, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman}, r.cfg.DeclDir)}
 	for _, d := range desired {
 		if d.Keep != nil {
 			kept, kerr := r.intents.Kept()
@@ -510,8 +516,8 @@ func (r *Reconciler) vanishing(desired []Desired, w *World, now time.Time) map[s
 	seen := map[string]bool{}
 	for name, o := range w.Units {
 		app := unitApp(name)
-		if !o.Ours || declared[app] {
-			continue
+		if _, group := units.GroupName(name); !o.Ours || declared[app] || group {
+			continue // a group's target goes with its last member (planGroupGone)
 		}
 		seen[app] = true
 		since, ok := r.gone[app]
@@ -1054,6 +1060,9 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
 	s.Apps = make([]AppStatus, 0, len(desired))
 	for _, d := range desired {
 		a := AppStatus{App: d.App, Unit: d.Unit, Source: d.Source, Declaration: "ok", Enabled: d.Enabled, StoppedByUser: stopped[d.App]}
+		if d.Decl != nil {
+			a.Group = d.Decl.PartOf
+		}
 		if d.Problem != "" {
 			a.Declaration, a.Problem = "invalid", d.Problem
 		}
@@ -1119,6 +1128,8 @@ type AppStatus struct {
 	// Condition sums the state up in one word (see Condition).
 	Condition string `json:"condition"`
 	Enabled   bool   `json:"enabled"`
+	// Group is the group the app is part of (part_of), if any.
+	Group string `json:"group,omitempty"`
 	// StoppedByUser is set after `ynhd stop`: the app stays stopped until
 	// `ynhd start` or an edit.
 	StoppedByUser bool `json:"stopped_by_user"`
