@@ -448,7 +448,7 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 	in := Input{Desired: desired, World: w, Backoff: r.backoff, Now: now, Held: r.held,
 		Stopped: stopped, Owed: owed, Retry: r.retry, Preparing: preparing, Incomplete: dirErr != nil,
 		StorageByCLI: r.k != nil,
-		Groups: GroupTargets(desired, w, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman}, r.cfg.DeclDir)}
+		Groups:       GroupTargets(desired, w, units.Options{Mode: r.cfg.Mode, Podman: r.cfg.Podman}, r.cfg.DeclDir)}
 	for _, d := range desired {
 		if d.Keep != nil {
 			kept, kerr := r.intents.Kept()

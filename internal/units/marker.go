@@ -18,7 +18,7 @@ type Marker struct {
 	// Group is set on a group's target (RenderGroup): the group's name.
 	// Its Source is then the declarations directory, not a file in it.
 	Group string
-	Hash   string // sha256:HEX of the unit's bytes before the Hash line
+	Hash  string // sha256:HEX of the unit's bytes before the Hash line
 	// Intact is true when Hash matches the content: nobody edited the file
 	// since ynhd wrote it.
 	Intact bool
