@@ -290,14 +290,18 @@ func logsCmd(e *env) *cobra.Command {
 func unitCmd(e *env, verb string) *cobra.Command {
 	var c commonFlags
 	cmd := &cobra.Command{
-		Use:   verb + " APP",
-		Short: verb + " an app's unit",
+		Use:   verb + " APP|GROUP",
+		Short: verb + " an app's unit, or every app of a group",
 		Long: strings.ToUpper(verb[:1]) + verb[1:] + ` asks systemd to ` + verb + ` the app's unit and waits for the job.
 An app stopped with ynhd stop stays stopped, across passes of the daemon
 and restarts of ynhd, until ynhd start, ynhd restart or an edit of its
-declaration.`,
-		Example:           "  ynhd " + verb + " web",
-		Args:              args(1, 1, "APP"),
+declaration.
+
+A name that is no app's but a group's (part_of) acts on the group's
+target, ynhd-group-GROUP.target, which systemd carries to every app of
+the group; ynhd stop records the stop of each.`,
+		Example:           "  ynhd " + verb + " web\n  ynhd " + verb + " shop    # every app with part_of = \"shop\"",
+		Args:              args(1, 1, "APP|GROUP"),
 		ValidArgsFunction: completeApps(e, &c, 1, cobra.ShellCompDirectiveNoFileComp),
 		RunE:              runE(func(a []string) int { return cmdUnit(verb, c, a[0], *e) }),
 	}

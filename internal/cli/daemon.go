@@ -369,12 +369,18 @@ func waitShowing(ctx context.Context, rec *reconcile.Reconciler, p *jobProgress)
 // unitTimeout bounds `ynhd start|stop|restart`.
 const unitTimeout = 10 * time.Minute
 
-// cmdUnit runs start, stop or restart of one declared app's unit and waits
-// for the job. stop records that a person stopped the app, so the daemon
+// cmdUnit runs start, stop or restart of one declared app's unit (or, when
+// no app has that name, of a group: cmdGroupUnit) and waits for the job. stop records that a person stopped the app, so the daemon
 // leaves it stopped until `ynhd start`, `ynhd restart` or an edit of its
 // declaration; start and restart clear that.
 func cmdUnit(verb string, c commonFlags, app string, e env) int {
 	l := c.layout(e)
+	// An app's name first; otherwise a group (part_of) of that name.
+	if !isDeclared(l, app) {
+		if members, enabled := groupMembers(l, e, app); len(members) > 0 {
+			return cmdGroupUnit(verb, l, e, app, members, enabled)
+		}
+	}
 	if code := requireApp(l, e, verb, app); code >= 0 {
 		return code
 	}

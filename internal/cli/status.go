@@ -85,12 +85,13 @@ func cmdStatus(c commonFlags, asJSON bool, e env) int {
 	}
 	if asJSON {
 		out := struct {
-			SchemaVersion int         `json:"schema_version"`
-			Summary       string      `json:"summary"`
-			Daemon        string      `json:"daemon"`
-			Problems      []string    `json:"problems,omitempty"`
-			Apps          []appReport `json:"apps"`
-		}{reconcile.StatusSchemaVersion, st.Summary(), daemonState, st.Problems, reports}
+			SchemaVersion int                     `json:"schema_version"`
+			Summary       string                  `json:"summary"`
+			Daemon        string                  `json:"daemon"`
+			Problems      []string                `json:"problems,omitempty"`
+			Apps          []appReport             `json:"apps"`
+			Groups        []reconcile.GroupStatus `json:"groups,omitempty"`
+		}{reconcile.StatusSchemaVersion, st.Summary(), daemonState, st.Problems, reports, st.Groups}
 		if out.Apps == nil {
 			out.Apps = []appReport{}
 		}
@@ -134,6 +135,7 @@ func cmdStatus(c commonFlags, asJSON bool, e env) int {
 			orDash(strings.TrimSpace(id+" "+r.ContainerState)), orDash(r.Health), orDash(r.Image), orDash(strings.Join(r.Ports, ",")), since, restarts)
 	}
 	tw.Flush()
+	printGroups(e, st.Groups)
 	for _, r := range reports {
 		if r.Preparing != nil {
 			fmt.Fprintf(e.stdout, "%s: %s\n", r.App, r.Preparing)
@@ -181,4 +183,12 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printGroups prints one line per group of apps (part_of): its target's
+// state and its members.
+func printGroups(e env, groups []reconcile.GroupStatus) {
+	for _, g := range groups {
+		fmt.Fprintf(e.stdout, "group %s: %s %s; apps %s\n", g.Name, g.Unit, strings.Trim(g.ActiveState+"/"+g.SubState, "/"), strings.Join(g.Apps, ", "))
+	}
 }

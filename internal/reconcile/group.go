@@ -169,3 +169,38 @@ func planGroupGone(p *Plan, in *Input, name string, o *Observed) bool {
 	p.add(Action{Op: OpRemove, App: name, Unit: name, Reason: "no app is part of it"})
 	return true
 }
+
+// GroupStatus is one group's target as a pass saw it.
+type GroupStatus struct {
+	Name string `json:"name"`
+	Unit string `json:"unit"`
+	// ActiveState and SubState are systemd's (or "absent": no unit file).
+	ActiveState string   `json:"active_state"`
+	SubState    string   `json:"sub_state"`
+	Apps        []string `json:"apps"`
+}
+
+// groupStatus lists the groups the apps name, sorted, with their
+// targets' states in w.
+func groupStatus(apps []AppStatus, w *World) []GroupStatus {
+	byName := map[string]*GroupStatus{}
+	for _, a := range apps {
+		if a.Group == "" {
+			continue
+		}
+		g := byName[a.Group]
+		if g == nil {
+			g = &GroupStatus{Name: a.Group, Unit: units.GroupUnit(a.Group), ActiveState: "absent"}
+			if o := w.Units[g.Unit]; o != nil && o.File != nil {
+				g.ActiveState, g.SubState = o.ActiveState, o.SubState
+			}
+			byName[a.Group] = g
+		}
+		g.Apps = append(g.Apps, a.App)
+	}
+	out := make([]GroupStatus, 0, len(byName))
+	for _, name := range sortedKeys(byName) {
+		out = append(out, *byName[name])
+	}
+	return out
+}

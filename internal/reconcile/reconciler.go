@@ -1044,6 +1044,9 @@ func (r *Reconciler) publish(st Status) {
 	for _, a := range st.Apps {
 		seen[a.Unit] = UnitState{a.ActiveState, a.SubState}
 	}
+	for _, g := range st.Groups {
+		seen[g.Unit] = UnitState{g.ActiveState, g.SubState}
+	}
 	r.seen.Store(&seen)
 }
 
@@ -1096,6 +1099,7 @@ func (r *Reconciler) makeStatus(desired []Desired, w *World, p *Plan) Status {
 		a.Condition = a.condition()
 		s.Apps = append(s.Apps, a)
 	}
+	s.Groups = groupStatus(s.Apps, w)
 	byApp := make(map[string]int, len(s.Apps))
 	for i, a := range s.Apps {
 		byApp[a.App] = i
@@ -1165,6 +1169,8 @@ type Status struct {
 	// by a daemon that is gone.
 	Pid  int         `json:"pid,omitempty"`
 	Apps []AppStatus `json:"apps"`
+	// Groups are the groups of apps (part_of) and their targets.
+	Groups []GroupStatus `json:"groups,omitempty"`
 	// Problems are not about one app (the directory cannot be read,
 	// podman does not answer).
 	Problems []string `json:"problems,omitempty"`
