@@ -1,0 +1,85 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ynhd/ynhd/internal/testenv"
+)
+
+// TestDaemonGroup: three apps with part_of = "g-shop" come up with their
+// group's target; `ynhd stop g-shop` stops all three and they stay stopped
+// across a daemon pass; `ynhd start g-shop` starts them; `systemctl --user
+// restart` of the target restarts all; the target goes with the last
+// member's declaration.
+func TestDaemonGroup(t *testing.T) {
+	ensureDaemon(t)
+	apps := []string{"g-a", "g-b", "g-c"}
+	const target = "ynhd-group-g-shop.target"
+	targetFile := filepath.Join(testenv.UnitDir(), target)
+	t.Cleanup(func() {
+		for _, app := range apps {
+			os.Remove(filepath.Join(declDir(t), app+".toml"))
+			os.Remove(filepath.Join(home(t), ".local", "state", "ynhd", "stopped", app))
+		}
+		testenv.WaitFor(t, 60*time.Second, 200*time.Millisecond, "group removed", func() (bool, error) {
+			_, err := os.Stat(targetFile)
+			return os.IsNotExist(err), nil
+		})
+	})
+	src := fmt.Sprintf("version = 1\nimage = %q\ncommand = [\"sleep\", \"100000\"]\nstop_timeout = \"1s\"\npart_of = \"g-shop\"\n", testenv.BusyboxImage)
+	for _, app := range apps {
+		declare(t, app, src)
+	}
+	first := map[string]ctr{}
+	for _, app := range apps {
+		first[app] = waitContainer(t, app, "running", anyCtr)
+	}
+	waitActive(t, target)
+	if st := ynhdOut(t, "status"); !strings.Contains(st, "group g-shop: "+target+" active/active; apps g-a, g-b, g-c") {
+		t.Errorf("status does not show the group:\n%s", st)
+	}
+
+	// ynhd stop GROUP: every member stopped, and kept stopped by a pass.
+	ynhdOut(t, "stop", "g-shop")
+	testenv.Systemctl(t, "reload", "ynhd.service")
+	time.Sleep(3 * time.Second)
+	for _, u := range append([]string{target}, "g-a.service", "g-b.service", "g-c.service") {
+		if out, _ := testenv.SystemctlErr("is-active", u); out != "inactive" {
+			t.Errorf("%s after ynhd stop g-shop and a pass: %s", u, out)
+		}
+	}
+
+	// ynhd start GROUP: all up again, the target too.
+	ynhdOut(t, "start", "g-shop")
+	started := map[string]ctr{}
+	for _, app := range apps {
+		started[app] = waitContainer(t, app, "running after ynhd start g-shop", func(c ctr) bool { return c.ID != first[app].ID })
+	}
+	waitActive(t, target)
+
+	// systemctl --user restart of the target restarts every member.
+	testenv.Systemctl(t, "restart", target)
+	for _, app := range apps {
+		waitContainer(t, app, "restarted with its group", func(c ctr) bool { return c.ID != started[app].ID })
+	}
+
+	// Members leave; the target stays until the last one goes.
+	undeclare(t, "g-a")
+	undeclare(t, "g-b")
+	if _, err := os.Stat(targetFile); err != nil {
+		t.Errorf("the target went before its last member: %v", err)
+	}
+	undeclare(t, "g-c")
+	testenv.WaitFor(t, 30*time.Second, 200*time.Millisecond, target+" removed", func() (bool, error) {
+		_, err := os.Stat(targetFile)
+		return os.IsNotExist(err), nil
+	})
+	if out, _ := testenv.SystemctlErr("is-active", target); out == "active" {
+		t.Errorf("%s still active after its last member went", target)
+	}
+}
