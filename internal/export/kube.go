@@ -19,6 +19,8 @@ import (
 const (
 	LabelName      = "app.kubernetes.io/name"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// LabelPartOf carries part_of, the app's group.
+	LabelPartOf = "app.kubernetes.io/part-of"
 	// AnnotationDeclaration names the declaration file an object comes
 	// from.
 	AnnotationDeclaration = "io.ynhd/declaration"
@@ -148,6 +150,9 @@ func (k *kubeApp) labels() map[string]string {
 	}
 	l[LabelName] = k.name
 	l[LabelManagedBy] = "ynhd"
+	if k.a.PartOf != "" {
+		l[LabelPartOf] = k.a.PartOf
+	}
 	return l
 }
 

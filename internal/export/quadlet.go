@@ -84,6 +84,10 @@ func (q *quadletApp) container() ([]byte, error) {
 	for _, d := range a.Deps() {
 		unit.Raw("After", d+".service")
 	}
+	if a.PartOf != "" {
+		unit.Raw("PartOf", units.GroupUnit(a.PartOf))
+		q.w.warn("part_of", "the group's target %s is not exported: write one that Wants= its apps, or start them one by one", units.GroupUnit(a.PartOf))
+	}
 
 	c := q.u.Section("Container")
 	c.Text("ContainerName", a.Name)

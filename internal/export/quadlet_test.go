@@ -22,7 +22,7 @@ var quadletKeys = map[string]map[string]bool{
 	"Volume":  set("Device", "Driver", "Options", "PodmanArgs", "Type", "VolumeName"),
 	"Network": set("NetworkName"),
 	// Sections systemd reads itself.
-	"Unit":    set("Description", "Requires", "Wants", "After"),
+	"Unit":    set("Description", "Requires", "Wants", "After", "PartOf"),
 	"Service": set("Restart", "TimeoutStartSec", "ExecStartPre"),
 	"Install": set("WantedBy"),
 }
