@@ -7,6 +7,7 @@ import (
 
 	"github.com/ynhd/ynhd/internal/daemon"
 	"github.com/ynhd/ynhd/internal/export"
+	"github.com/ynhd/ynhd/internal/importer"
 )
 
 const rootLong = `ynhd keeps rootless podman containers running as systemd units, declared
@@ -534,23 +535,34 @@ the app instead. User mode only.`,
 func importComposeCmd(e *env) *cobra.Command {
 	var c commonFlags
 	var o importFlags
-	var project string
+	var co importer.ComposeOptions
 	cmd := &cobra.Command{
-		Use:   "compose [--project NAME] [FILE]",
-		Short: "one declaration per service of a compose file",
-		Long: `Import compose turns each service of a compose file (compose.yaml and
-the other names docker compose looks for, by default) into a declaration
-named PROJECT-SERVICE.`,
+		Use:   "compose [--project NAME] [--profile NAME]... [--env-file FILE]... [-f FILE]... [FILE]",
+		Short: "one declaration per service of a compose project",
+		Long: `Import compose turns each service of a compose project into a
+declaration named PROJECT-SERVICE, with part_of = "PROJECT": the project
+becomes a group of apps that ynhd start, stop and restart act on together.
+
+The files are read as docker compose reads them: without -f, COMPOSE_FILE,
+else compose.yaml (or the other names docker compose looks for) here or in
+the nearest directory above, merged with the compose.override.yaml beside
+it; with -f (repeatable; FILE is one more), those files merged in order.
+--profile activates a profile besides those in COMPOSE_PROFILES;
+--env-file replaces the .env beside the first file.`,
 		Example: `  ynhd import compose --dry-run
-  ynhd import compose --project blog docker-compose.yml`,
+  ynhd import compose --project blog docker-compose.yml
+  ynhd import compose -f compose.yaml -f compose.prod.yaml --profile metrics`,
 		Args: args(0, 1, "[flags] [FILE]"),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 		},
-		RunE: runE(func(a []string) int { return cmdImportCompose(c, o, project, a, *e) }),
+		RunE: runE(func(a []string) int { return cmdImportCompose(c, o, co, a, *e) }),
 	}
 	importCommon(cmd, &c, &o, true)
-	cmd.Flags().StringVar(&project, "project", "", "project name, the first part of each app name (default: compose's, from the file or its directory)")
+	cmd.Flags().StringVar(&co.Project, "project", "", "project name, the first part of each app name and the group's name (default: compose's, from the file or its directory)")
+	cmd.Flags().StringArrayVarP(&co.Files, "file", "f", nil, "compose file; repeat it to merge files in order (default: compose.yaml and its compose.override.yaml)")
+	cmd.Flags().StringArrayVar(&co.Profiles, "profile", nil, "profile to activate besides those in COMPOSE_PROFILES; repeatable")
+	cmd.Flags().StringArrayVar(&co.EnvFiles, "env-file", nil, "file of variables for ${VAR} in the compose files, instead of the .env beside the first; repeatable")
 	return cmd
 }
 

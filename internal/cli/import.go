@@ -195,39 +195,33 @@ func cmdImportQuadlet(c commonFlags, o importFlags, files []string, e env) int {
 	return writeImported(e, c, "import quadlet", dir, ds, o.dry, o.force, nil)
 }
 
-// composeFiles are the files `docker compose` reads when given none, in
-// its order of preference.
-var composeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
-
 // cmdImportCompose turns a compose project into one declaration per
-// service, named PROJECT-SERVICE.
-func cmdImportCompose(c commonFlags, o importFlags, project string, files []string, e env) int {
-	if len(files) == 0 {
-		for _, f := range composeFiles {
-			if _, err := os.Stat(f); err == nil {
-				files = []string{f}
-				break
+// service, named PROJECT-SERVICE, all in the group PROJECT. A FILE
+// argument is one more -f.
+func cmdImportCompose(c commonFlags, o importFlags, co importer.ComposeOptions, files []string, e env) int {
+	co.Files = append(co.Files, files...)
+	for _, list := range [][]string{co.Files, co.EnvFiles} {
+		for i, f := range list {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
+				return exitProblem
 			}
+			list[i] = abs
 		}
-		if len(files) == 0 {
-			fmt.Fprintf(e.stderr, "ynhd import compose: no %s here; name the compose file\n", strings.Join(composeFiles, ", "))
-			return exitUsage
-		}
-	}
-	f, err := filepath.Abs(files[0])
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
-		return exitProblem
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ds, err := importer.ComposeFiles(ctx, []string{f}, project)
+	ds, read, err := importer.ComposeFiles(ctx, co)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ynhd import compose: %v\n", err)
 		return exitProblem
 	}
+	if len(read) > 1 {
+		fmt.Fprintf(e.stderr, "merged %s\n", strings.Join(read, ", "))
+	}
 	if len(ds) == 0 {
-		fmt.Fprintln(e.stderr, "ynhd import compose: no service to import (are their profiles active? COMPOSE_PROFILES selects them)")
+		fmt.Fprintln(e.stderr, "ynhd import compose: no service to import (are their profiles active? --profile or COMPOSE_PROFILES selects them)")
 		return exitProblem
 	}
 	dir := importDir(o.out, c, e)

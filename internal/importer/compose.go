@@ -17,37 +17,75 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// ComposeFiles turns a compose project (its files, the .env beside the
-// first, the environment for ${VAR} interpolation, COMPOSE_PROFILES)
-// into one declaration per active service, named PROJECT-SERVICE.
-// project overrides the compose project name when not empty.
-func ComposeFiles(ctx context.Context, files []string, project string) ([]*Decl, error) {
-	if len(files) == 0 {
-		return nil, errors.New("no compose file")
+// ComposeOptions say which compose project to read, as `docker compose`'s
+// flags do.
+type ComposeOptions struct {
+	// Files are the compose files, merged in order (-f). Empty: COMPOSE_FILE,
+	// else compose.yaml (or one of its other names) in the working
+	// directory or the nearest directory above it, with its
+	// compose.override.yaml (or docker-compose.override.yml ...) when there
+	// is one.
+	Files []string
+	// Project overrides the project name when not empty.
+	Project string
+	// Profiles are activated besides those in COMPOSE_PROFILES.
+	Profiles []string
+	// EnvFiles replace the .env beside the first file for ${VAR}
+	// interpolation (--env-file).
+	EnvFiles []string
+}
+
+// ComposeFiles turns a compose project (its files merged the way `docker
+// compose` merges them, the .env beside the first or EnvFiles, the
+// environment for ${VAR} interpolation, COMPOSE_PROFILES and Profiles) into
+// one declaration per active service, named PROJECT-SERVICE, each part of
+// the group PROJECT. It returns the files it read.
+func ComposeFiles(ctx context.Context, co ComposeOptions) ([]*Decl, []string, error) {
+	opts := []cli.ProjectOptionsFn{cli.WithOsEnv}
+	if len(co.Files) > 0 {
+		opts = append(opts, cli.WithWorkingDirectory(filepath.Dir(co.Files[0])))
+	} else {
+		opts = append(opts, cli.WithConfigFileEnv, cli.WithDefaultConfigPath)
 	}
-	opts := []cli.ProjectOptionsFn{
-		cli.WithWorkingDirectory(filepath.Dir(files[0])),
-		cli.WithOsEnv,
-		cli.WithEnvFiles(),
+	opts = append(opts,
+		cli.WithEnvFiles(co.EnvFiles...),
 		cli.WithDotEnv,
-		cli.WithDefaultProfiles(),
+		withProfiles(co.Profiles),
 		cli.WithResolvedPaths(true),
 		// env_file stays a file reference (its values are often secrets);
 		// a variable without a value stays unresolved and is reported.
 		cli.WithoutEnvironmentResolution,
+	)
+	if co.Project != "" {
+		opts = append(opts, cli.WithName(co.Project))
 	}
-	if project != "" {
-		opts = append(opts, cli.WithName(project))
-	}
-	o, err := cli.NewProjectOptions(files, opts...)
+	o, err := cli.NewProjectOptions(co.Files, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if len(o.ConfigPaths) == 0 {
+		return nil, nil, errors.New("no compose file: no compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml here or above, and no COMPOSE_FILE; name the file")
 	}
 	p, err := o.LoadProject(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return composeProject(p)
+	ds, err := composeProject(p)
+	return ds, o.ConfigPaths, err
+}
+
+// withProfiles activates profiles and those COMPOSE_PROFILES names (from
+// the environment or the env files, read by then).
+func withProfiles(profiles []string) cli.ProjectOptionsFn {
+	return func(o *cli.ProjectOptions) error {
+		all := append([]string(nil), profiles...)
+		for _, s := range strings.Split(o.Environment["COMPOSE_PROFILES"], ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				all = append(all, s)
+			}
+		}
+		return cli.WithProfiles(all)(o)
+	}
 }
 
 // ComposeBytes is ComposeFiles for one compose file held in memory, in
@@ -510,6 +548,7 @@ func composeService(p *types.Project, s types.ServiceConfig) (*Decl, error) {
 		composeHealth(d, hc)
 	}
 	composeDepends(d, p, s)
+	composeGroup(d, p)
 	for name, opts := range volOpts {
 		d.volumeOptions(name, opts)
 	}
@@ -518,6 +557,20 @@ func composeService(p *types.Project, s types.ServiceConfig) (*Decl, error) {
 	}
 	return d, nil
 }
+
+// composeGroup puts the app in the group named after the project, which
+// starts, stops and restarts the project's apps together, as `docker
+// compose up|down|restart` does.
+func composeGroup(d *Decl, p *types.Project) {
+	if !groupName.MatchString(p.Name) {
+		d.Note("name", true, "the project name %q is not a group name (1-63 lowercase letters, digits, '-' or '_'): the app is in no group; set part_of by hand", p.Name)
+		return
+	}
+	d.Set("part_of", Str(p.Name), "")
+}
+
+// groupName is what decl accepts as part_of.
+var groupName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // composeNetwork is the podman network a compose network stands for:
 // compose's default network becomes one named after the project.

@@ -22,7 +22,7 @@ func TestComposeGolden(t *testing.T) {
 			t.Setenv(v, "")
 			os.Unsetenv(v)
 		}
-		ds, err := ComposeFiles(context.Background(), []string{filepath.Join(dir, "compose.yaml")}, "")
+		ds, _, err := ComposeFiles(context.Background(), ComposeOptions{Files: []string{filepath.Join(dir, "compose.yaml")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,6 +34,93 @@ func TestComposeGolden(t *testing.T) {
 			relocate(d, dir, "/srv/"+project)
 			t.Run(d.Name, func(t *testing.T) { golden(t, d, "compose-"+d.Name) })
 		}
+	}
+}
+
+// clearComposeEnv unsets what docker compose reads from the environment.
+func clearComposeEnv(t *testing.T) {
+	for _, v := range []string{"MODE", "NGINX_TAG", "COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME", "COMPOSE_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+}
+
+// TestComposeMerged: without -f, compose.yaml and the compose.override.yaml
+// beside it are merged as docker compose merges them, and --profile
+// activates a service besides COMPOSE_PROFILES; each app is in the group
+// named after the project.
+func TestComposeMerged(t *testing.T) {
+	clearComposeEnv(t)
+	dir, err := filepath.Abs(filepath.Join("testdata", "compose", "merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	here, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	ds, read, err := ComposeFiles(context.Background(), ComposeOptions{Profiles: []string{"debug"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, _, errWithout := ComposeFiles(context.Background(), ComposeOptions{})
+	t.Setenv("COMPOSE_PROFILES", "debug")
+	with, _, errWith := ComposeFiles(context.Background(), ComposeOptions{})
+	if err := os.Chdir(here); err != nil { // the golden files
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "compose.yaml"), filepath.Join(dir, "compose.override.yaml")}; strings.Join(read, " ") != strings.Join(want, " ") {
+		t.Errorf("read %v, want %v", read, want)
+	}
+	var names []string
+	for _, d := range ds {
+		names = append(names, d.Name)
+		relocate(d, dir, "/srv/merged")
+		t.Run(d.Name, func(t *testing.T) { golden(t, d, "compose-"+d.Name) })
+	}
+	if got := strings.Join(names, " "); got != "merged-api merged-debug merged-web" {
+		t.Errorf("apps %s", got)
+	}
+
+	// Without the profile, the debug service is left out; COMPOSE_PROFILES
+	// activates it too.
+	if errWithout != nil || len(without) != 2 {
+		t.Errorf("without the profile: %d apps, %v", len(without), errWithout)
+	}
+	if errWith != nil || len(with) != 3 {
+		t.Errorf("with COMPOSE_PROFILES: %d apps, %v", len(with), errWith)
+	}
+}
+
+// TestComposeFilesNamed: files named with -f are merged in order, and the
+// override file is then not picked up; --env-file gives the variables.
+func TestComposeFilesNamed(t *testing.T) {
+	clearComposeEnv(t)
+	dir, err := filepath.Abs(filepath.Join("testdata", "compose", "merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _, err := ComposeFiles(context.Background(), ComposeOptions{Project: "prod", EnvFiles: []string{filepath.Join(dir, "prod.env")},
+		Files: []string{filepath.Join(dir, "compose.yaml"), filepath.Join(dir, "compose.prod.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, d := range ds {
+		byName[d.Name] = string(d.TOML())
+	}
+	api, web := byName["prod-api"], byName["prod-web"]
+	for _, want := range []string{`image = "docker.io/library/python:3.13"`, `"WORKERS" = "2"`, `part_of = "prod"`} {
+		if !strings.Contains(api, want) {
+			t.Errorf("prod-api lacks %s:\n%s", want, api)
+		}
+	}
+	if !strings.Contains(web, `image = "docker.io/library/nginx:1.28"`) {
+		t.Errorf("prod-web does not take its tag from the env file:\n%s", web)
+	}
+	if strings.Contains(web, "8443") || strings.Contains(api, "api-cache") {
+		t.Errorf("the override file was merged although files were named:\n%s\n%s", web, api)
 	}
 }
 
