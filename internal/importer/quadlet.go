@@ -238,6 +238,13 @@ func Quadlet(file string, data []byte, read func(name string) ([]byte, error)) (
 		case "Secret":
 			note(e, true, "podman secrets have no declaration key yet; pass the value with env_files (kept out of the unit)")
 		case "Pod":
+			// Quadlet names a pod after its file (NAME.pod); the group
+			// takes that name.
+			if g, ok := strings.CutSuffix(e.value, ".pod"); ok && groupName.MatchString(g) {
+				later = append(later, func(d *Decl) { d.Set("part_of", Str(g), "") })
+				note(e, false, "the pod %s became the group %s: its apps start, stop and restart together, but do not share a pod's namespaces (network, IPC, UTS); on a shared network they reach each other by name", e.value, g)
+				continue
+			}
 			note(e, true, "pods have no declaration form; apps on a shared network reach each other by name")
 		default:
 			flag, ok := quadletFlags[e.key]
