@@ -79,7 +79,7 @@ func partOf(file []byte) string {
 // planGroup adds the actions for one group's target and reports whether
 // the manager must reload. The target is written, enabled, and started
 // once every member it wants runs or is being started by this plan, and
-// no member was stopped by a person: a start of the target would start
+// none of them was stopped by a person: a start of the target would start
 // them all, the stopped one and one held back for its dependencies
 // included. It is never restarted: that would restart every member.
 func planGroup(p *Plan, in *Input, g GroupTarget, o *Observed) bool {
@@ -125,12 +125,12 @@ func planGroup(p *Plan, in *Input, g GroupTarget, o *Observed) bool {
 
 // groupUp reports whether a group's target can be started without
 // starting an app that should not run: every member it wants runs or is
-// started by p, and no member was stopped by a person.
+// started by p, and none of them was stopped by a person.
 func groupUp(p *Plan, in *Input, g GroupTarget) bool {
 	if len(g.Wants) == 0 {
 		return false
 	}
-	for _, m := range g.Members {
+	for _, m := range g.Wants {
 		if in.Stopped[m] {
 			return false
 		}

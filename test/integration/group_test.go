@@ -14,10 +14,13 @@ import (
 // TestDaemonGroup: three apps with part_of = "g-shop" come up with their
 // group's target; `ynhd stop g-shop` stops all three and they stay stopped
 // across a daemon pass; `ynhd start g-shop` starts them; `systemctl --user
-// restart` of the target restarts all; the target goes with the last
-// member's declaration.
+// restart` of the target restarts all; after `systemctl --user stop` of it
+// the daemon starts them again; the target goes with the last member's
+// declaration.
 func TestDaemonGroup(t *testing.T) {
 	ensureDaemon(t)
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(t0).Seconds(), what) }
 	apps := []string{"g-a", "g-b", "g-c"}
 	const target = "ynhd-group-g-shop.target"
 	targetFile := filepath.Join(testenv.UnitDir(), target)
@@ -44,6 +47,7 @@ func TestDaemonGroup(t *testing.T) {
 		t.Errorf("status does not show the group:\n%s", st)
 	}
 
+	step("up")
 	// ynhd stop GROUP: every member stopped, and kept stopped by a pass.
 	ynhdOut(t, "stop", "g-shop")
 	testenv.Systemctl(t, "reload", "ynhd.service")
@@ -54,6 +58,7 @@ func TestDaemonGroup(t *testing.T) {
 		}
 	}
 
+	step("stopped and kept stopped")
 	// ynhd start GROUP: all up again, the target too.
 	ynhdOut(t, "start", "g-shop")
 	started := map[string]ctr{}
@@ -62,12 +67,27 @@ func TestDaemonGroup(t *testing.T) {
 	}
 	waitActive(t, target)
 
+	step("started")
 	// systemctl --user restart of the target restarts every member.
 	testenv.Systemctl(t, "restart", target)
 	for _, app := range apps {
 		waitContainer(t, app, "restarted with its group", func(c ctr) bool { return c.ID != started[app].ID })
 	}
 
+	step("restarted")
+	// systemctl --user stop of the target is not recorded: the daemon
+	// starts the apps again, and the target with them.
+	restarted := map[string]ctr{}
+	for _, app := range apps {
+		restarted[app], _ = current(app)
+	}
+	testenv.Systemctl(t, "stop", target)
+	for _, app := range apps {
+		waitContainer(t, app, "started again after systemctl stop of its target", func(c ctr) bool { return c.ID != restarted[app].ID })
+	}
+	waitActive(t, target)
+
+	step("started again after systemctl stop")
 	// Members leave; the target stays until the last one goes.
 	undeclare(t, "g-a")
 	undeclare(t, "g-b")
@@ -82,4 +102,5 @@ func TestDaemonGroup(t *testing.T) {
 	if out, _ := testenv.SystemctlErr("is-active", target); out == "active" {
 		t.Errorf("%s still active after its last member went", target)
 	}
+	step("removed")
 }
