@@ -142,11 +142,21 @@ func groupUp(p *Plan, in *Input, g GroupTarget) bool {
 		}
 	}
 	for _, m := range g.Wants {
-		if o := in.World.Units[m+".service"]; !starting[m] && (o == nil || !isRunning(o)) {
+		if o := in.World.Units[m+".service"]; !starting[m] && (o == nil || !upOrComingUp(o)) {
 			return false
 		}
 	}
 	return true
+}
+
+// upOrComingUp reports whether a unit is active or on its way up: not one
+// being stopped, which a start of the target would start again.
+func upOrComingUp(o *Observed) bool {
+	switch o.ActiveState {
+	case "active", "activating", "reloading":
+		return true
+	}
+	return false
 }
 
 // planGroupGone adds the removal of a group's target that no declaration

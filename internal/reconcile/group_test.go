@@ -58,6 +58,28 @@ func TestGroup(t *testing.T) {
 	if p := e.plan(); p != "" {
 		t.Errorf("plan for a group stopped by a person:\n%s", p)
 	}
+	// Members on their way down (systemctl stop of the target, not
+	// recorded) are not started again through the target before they are
+	// down; then they, and it, are.
+	for _, app := range []string{"a", "b", "c"} {
+		if err := e.r.intents.SetStopped(app, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"a.service", "b.service"} {
+		e.fake.unit(u).active, e.fake.unit(u).sub = "deactivating", "stop"
+	}
+	if p := e.plan(); p != "" {
+		t.Errorf("plan while the members stop:\n%s", p)
+	}
+	for _, u := range []string{"a.service", "b.service"} {
+		e.fake.unit(u).active, e.fake.unit(u).sub = "inactive", "dead"
+	}
+	for _, app := range []string{"a", "b", "c"} {
+		if err := e.r.intents.SetStopped(app, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// ynhd start shop clears the stops; the daemon would start what is
 	// still down, the target with its members.
 	for _, app := range []string{"a", "b", "c"} {
