@@ -208,6 +208,28 @@ func TestSystemMode(t *testing.T) {
 		sh(t, `rm /etc/ynhd/deb.toml`)
 	})
 
+	t.Run("group", func(t *testing.T) {
+		// Two apps with part_of: the group's target is a system unit,
+		// wanted by multi-user.target; ynhd stop and start act on both;
+		// the target goes with the last member.
+		const target = "ynhd-group-sysgrp.target"
+		app := "version = 1\nimage = \"" + busybox + "\"\nstop_timeout = \"1s\"\ncommand = [\"sleep\", \"100000\"]\npart_of = \"sysgrp\"\n"
+		writeFile(t, "/etc/ynhd/grp-a.toml", app)
+		writeFile(t, "/etc/ynhd/grp-b.toml", app)
+		waitFor(t, 2*time.Minute, "the group up", `systemctl is-active grp-a grp-b `+target)
+		if out := sh(t, `readlink /etc/systemd/system/multi-user.target.wants/`+target); out != "../"+target && out != "/etc/systemd/system/"+target {
+			t.Errorf("%s is not enabled into multi-user.target: %q", target, out)
+		}
+		sh(t, `ynhd stop --system sysgrp && systemctl reload ynhd && sleep 3`)
+		if out := sh(t, `systemctl is-active grp-a grp-b `+target+` | sort -u`); out != "inactive" {
+			t.Errorf("after ynhd stop --system sysgrp and a pass: %q", out)
+		}
+		sh(t, `ynhd start --system sysgrp`)
+		waitFor(t, time.Minute, "the group up again", `systemctl is-active grp-a grp-b `+target)
+		sh(t, `rm /etc/ynhd/grp-a.toml /etc/ynhd/grp-b.toml`)
+		waitFor(t, time.Minute, "the target removed", `! test -e /etc/systemd/system/`+target)
+	})
+
 	t.Run("status", func(t *testing.T) {
 		out := sh(t, `ynhd status --system || [ $? = 3 ]`) // 3: an app is failing
 		if !strings.Contains(out, "sd") || !strings.Contains(out, "running") {
