@@ -115,8 +115,8 @@ type App struct {
 	// [health] check passing) before it starts; implies requires.
 	RequiresHealthy []string `toml:"requires_healthy"`
 	// PartOf names the group of apps this one belongs to: ynhd writes a
-	// target for each group (units.GroupUnit) that starts, stops and
-	// restarts its members together. "" for none.
+	// target for each group, ynhd-group-NAME.target, that starts, stops
+	// and restarts its apps together. "" for none.
 	PartOf string `toml:"part_of"`
 
 	// SystemUser says, in system mode, which user the app's rootless podman
