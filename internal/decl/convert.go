@@ -47,6 +47,8 @@ func appFromTOML(t map[string]any, a *App) bool {
 			ok = tomlStringMap(v, &a.Env)
 		case "env_files":
 			ok = tomlStrings(v, &a.EnvFiles)
+		case "secrets":
+			ok = tomlTables(v, &a.Secrets, secretFromTOML)
 		case "ports":
 			ok = tomlTables(v, &a.Ports, portFromTOML)
 		case "volumes":
@@ -233,6 +235,28 @@ func bindFromTOML(t map[string]any, b *Bind) bool {
 			ok = tomlBool(v, &b.ReadOnly)
 		case "selinux":
 			ok = tomlString(v, &b.SELinux)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func secretFromTOML(t map[string]any, s *Secret) bool {
+	for k, v := range t {
+		var ok bool
+		switch k {
+		case "name":
+			ok = tomlString(v, &s.Name)
+		case "file":
+			ok = tomlString(v, &s.File)
+		case "env":
+			ok = tomlString(v, &s.Env)
+		case "type":
+			ok = tomlString(v, &s.Type)
+		case "target":
+			ok = tomlString(v, &s.Target)
 		}
 		if !ok {
 			return false

@@ -27,6 +27,9 @@ const (
 	DefaultKeepImages        = 2
 	DefaultInit              = "/sbin/init"
 	SystemdStopSignal        = "SIGRTMIN+3"
+	// The kinds of [[secrets]].
+	SecretMount = "mount"
+	SecretEnv   = "env"
 )
 
 // applyDefaults fills in what the declaration left out and makes relative
@@ -76,6 +79,19 @@ func applyDefaults(a *App, dir, home string) {
 	}
 	for i := range a.Binds {
 		a.Binds[i].Source = resolvePath(a.Binds[i].Source, dir, home)
+	}
+	for i := range a.Secrets {
+		x := &a.Secrets[i]
+		x.File = resolvePath(x.File, dir, home)
+		if x.Type == "" {
+			x.Type = SecretMount
+		}
+		if x.Target == "" && x.Type == SecretMount && x.Name != "" {
+			x.Target = "/run/secrets/" + x.Name
+		}
+		if x.Target == "" && x.Type == SecretEnv {
+			x.Target = x.Name
+		}
 	}
 	for i := range a.EnvFiles {
 		a.EnvFiles[i] = resolvePath(a.EnvFiles[i], dir, home)

@@ -1,6 +1,7 @@
 package decl
 
 import (
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -54,6 +55,64 @@ func (v *validator) secrets() {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v.warnf("env."+k, "looks like a secret: env values are written into the unit file (ExecStart=) and shown by systemctl show and in the process list, where other local users may read them; ynhd has no secrets support yet: keep it in an env_file readable only by you (env_files = [\"%s.env\"], chmod 600)", v.app.Name)
+		v.warnf("env."+k, "looks like a secret: env values are written into the unit file (ExecStart=) and shown by systemctl show and in the process list, where other local users may read them; move it into a [[secrets]] entry (type = \"env\") whose value comes from a file readable only by you, or into an env_file (env_files = [\"%s.env\"], chmod 600)", v.app.Name)
+	}
+}
+
+// declaredSecrets checks [[secrets]]: every value ends up in a podman
+// --secret option (comma-separated key=value pairs) or a podman secret
+// name, so commas, '=' and odd names are refused rather than escaped.
+func (v *validator) declaredSecrets(host Host) {
+	a := v.app
+	if len(a.Secrets) > 0 && host.System {
+		v.errf("secrets", "secrets are not supported in system mode: each app's podman runs as its own system user, whose secret store ynhd does not manage; put the value in an env_files entry owned by root with mode 0600")
+		return
+	}
+	names := map[string]bool{}
+	for i, s := range a.Secrets {
+		key := indexed("secrets", i)
+		nameOK := false
+		switch {
+		case s.Name == "":
+			v.errf(key+".name", "name is required: the secret's name (letters, digits, '_', '.', '-')")
+		case !isVolumeName(s.Name):
+			v.errf(key+".name", "secret name %q is invalid: use 1-128 letters, digits, '_', '.', '-', starting with a letter or digit", s.Name)
+		case names[s.Name]:
+			v.errf(key+".name", "secret %q is declared twice; keep one", s.Name)
+		default:
+			nameOK = true
+		}
+		names[s.Name] = true
+		if s.File != "" && s.Env != "" {
+			v.errf(key, "file and env are mutually exclusive: the value comes from one of them")
+		}
+		if s.Env != "" && !isEnvKey(s.Env) {
+			v.errf(key+".env", "variable name %q is invalid: it must start with a letter or _ and contain only letters, digits and _", s.Env)
+		}
+		if !nameOK {
+			continue // the default target comes from the name
+		}
+		switch s.Type {
+		case SecretMount:
+			switch {
+			case !path.IsAbs(s.Target):
+				v.errf(key+".target", "target %q must be an absolute path inside the container (default /run/secrets/NAME)", s.Target)
+			case strings.ContainsAny(s.Target, ",:="):
+				v.errf(key+".target", "paths containing ',', ':' or '=' cannot be given to podman --secret; choose another path")
+			case path.Clean(s.Target) == "/":
+				v.errf(key+".target", "a secret cannot be mounted at /")
+			}
+		case SecretEnv:
+			if !isEnvKey(s.Target) {
+				v.errf(key+".target", "variable name %q is invalid: with type = \"env\", target is the variable the container sees; it must start with a letter or _ and contain only letters, digits and _", s.Target)
+			} else if _, dup := a.Env[s.Target]; dup {
+				v.errf(key+".target", "env.%s is set too; keep one", s.Target)
+			}
+		default:
+			v.errf(key+".type", "type %q is unknown: use \"mount\" (a file, the default) or \"env\" (a variable)", s.Type)
+		}
+	}
+	if len(a.Secrets) > 0 && a.Persistent {
+		v.warnf("secrets", "a persistent container is not replaced when a secret's value changes: `ynhd recreate %s` applies a new value", a.Name)
 	}
 }

@@ -41,8 +41,51 @@ func TestSecretsInEnvWarn(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	for i, key := range []string{"env.DATABASE_URL", "env.ADMIN_PASSWORD"} {
-		if !strings.Contains(got[i], "warning: "+key+": looks like a secret") || !strings.Contains(got[i], "keep it in an env_file readable only by you") {
+		if !strings.Contains(got[i], "warning: "+key+": looks like a secret") || !strings.Contains(got[i], "move it into a [[secrets]] entry") {
 			t.Errorf("got %q", got[i])
 		}
+	}
+}
+
+func TestDeclaredSecrets(t *testing.T) {
+	const img = "version = 1\nimage = \"docker.io/x/y\"\n"
+	for _, tt := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"file, defaults", img + "[[secrets]]\nname = \"db\"\nfile = \"db.txt\"\n", nil},
+		{"env type", img + "[[secrets]]\nname = \"tok\"\nenv = \"TOK\"\ntype = \"env\"\ntarget = \"API_TOKEN\"\n", nil},
+		{"existing podman secret", img + "[[secrets]]\nname = \"mine\"\n", nil},
+		{"no name", img + "[[secrets]]\nfile = \"x\"\n",
+			[]string{"/d/app.toml:3:1: secrets[0].name: name is required: the secret's name (letters, digits, '_', '.', '-')"}},
+		{"comma in name", img + "[[secrets]]\nname = \"a,type=env\"\n",
+			[]string{"/d/app.toml:4:1: secrets[0].name: secret name \"a,type=env\" is invalid: use 1-128 letters, digits, '_', '.', '-', starting with a letter or digit"}},
+		{"comma in target", img + "[[secrets]]\nname = \"a\"\ntarget = \"/run/a,type=env\"\n",
+			[]string{"/d/app.toml:5:1: secrets[0].target: paths containing ',', ':' or '=' cannot be given to podman --secret; choose another path"}},
+		{"relative target", img + "[[secrets]]\nname = \"a\"\ntarget = \"run/a\"\n",
+			[]string{"/d/app.toml:5:1: secrets[0].target: target \"run/a\" must be an absolute path inside the container (default /run/secrets/NAME)"}},
+		{"both sources", img + "[[secrets]]\nname = \"a\"\nfile = \"f\"\nenv = \"E\"\n",
+			[]string{"/d/app.toml:3:1: secrets[0]: file and env are mutually exclusive: the value comes from one of them"}},
+		{"bad type", img + "[[secrets]]\nname = \"a\"\ntype = \"file\"\n",
+			[]string{"/d/app.toml:5:1: secrets[0].type: type \"file\" is unknown: use \"mount\" (a file, the default) or \"env\" (a variable)"}},
+		{"env target not a variable", img + "[[secrets]]\nname = \"a.b\"\ntype = \"env\"\n",
+			[]string{"/d/app.toml:3:1: secrets[0].target: variable name \"a.b\" is invalid: with type = \"env\", target is the variable the container sees; it must start with a letter or _ and contain only letters, digits and _"}},
+		{"twice", img + "[[secrets]]\nname = \"a\"\n[[secrets]]\nname = \"a\"\n",
+			[]string{"/d/app.toml:6:1: secrets[1].name: secret \"a\" is declared twice; keep one"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := check("app", tt.src)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestDeclaredSecretsSystemMode(t *testing.T) {
+	p, _ := Decode("/etc/ynhd/app.toml", []byte("version = 1\nimage = \"docker.io/x/y\"\n[[secrets]]\nname = \"a\"\nfile = \"a.txt\"\n"), "/root")
+	ds := Validate(p, Host{System: true})
+	if len(ds) != 1 || !strings.Contains(ds[0].String(), "secrets: secrets are not supported in system mode") {
+		t.Errorf("got %v", ds)
 	}
 }

@@ -36,6 +36,9 @@ type App struct {
 	Workdir    string            `toml:"workdir"`
 	Env        map[string]string `toml:"env"`
 	EnvFiles   []string          `toml:"env_files"` // relative to the declaration's directory
+	// Secrets are podman secrets given to the container as a file or an
+	// environment variable; their values never reach the unit file.
+	Secrets []Secret `toml:"secrets"`
 
 	Ports   []Port   `toml:"ports"`
 	Volumes []Volume `toml:"volumes"`
@@ -168,6 +171,39 @@ type Bind struct {
 	ReadOnly bool   `toml:"read_only"`
 	SELinux  string `toml:"selinux"` // "", "z" (shared) or "Z" (private) relabel
 }
+
+// Secret is a podman secret the container gets. With File or Env, ynhd
+// creates the podman secret from that source (and replaces it when its
+// content changes); with neither, Name is a podman secret the user
+// created (podman secret create) and ynhd only uses it.
+type Secret struct {
+	Name string `toml:"name"`
+	// File is a host file holding the value: relative to the
+	// declaration's directory or starting with ~/.
+	File string `toml:"file"`
+	// Env is a variable of ynhd's own environment holding the value.
+	Env string `toml:"env"`
+	// Type is "mount" (default: a file at Target) or "env" (a variable
+	// named Target).
+	Type string `toml:"type"`
+	// Target is the file's absolute path (default /run/secrets/NAME) or
+	// the variable's name (default NAME).
+	Target string `toml:"target"`
+}
+
+// PodmanName is the name of the podman secret behind s in app: the
+// declared name for a secret the user made, "ynhd.APP.NAME" for one ynhd
+// makes (app names have no dot, so two apps never share one).
+func (s Secret) PodmanName(app string) string {
+	if s.Managed() {
+		return "ynhd." + app + "." + s.Name
+	}
+	return s.Name
+}
+
+// Managed reports whether ynhd creates the podman secret (it has a file or
+// env source).
+func (s Secret) Managed() bool { return s.File != "" || s.Env != "" }
 
 // Tmpfs mounts a fresh tmpfs.
 type Tmpfs struct {

@@ -111,6 +111,7 @@ func Validate(p *Parsed, host Host) Diagnostics {
 	v.persistent(host)
 	v.kv("env", a.Env, isEnvKey, "must start with a letter or _ and contain only letters, digits and _")
 	v.secrets()
+	v.declaredSecrets(host)
 	v.kv("labels", a.Labels, isLabelKey, "must start with a letter or digit and contain only letters, digits, '.', '_', '/', '-'")
 	for k := range a.Labels {
 		if strings.HasPrefix(k, reservedLabelPrefix) {
@@ -229,6 +230,13 @@ func scanStrings(a *App) (total int, suspect bool) {
 	c.str(a.Workdir)
 	c.dict(a.Env)
 	c.strs(a.EnvFiles)
+	for _, x := range a.Secrets {
+		c.str(x.Name)
+		c.str(x.File)
+		c.str(x.Env)
+		c.str(x.Type)
+		c.str(x.Target)
+	}
 	for _, p := range a.Ports {
 		c.str(p.HostIP)
 		c.str(p.Protocol)

@@ -63,8 +63,8 @@ func TestGolden(t *testing.T) {
 		}
 		app := decodeValid(t, decl.AppName(file), data)
 		for _, mode := range []Mode{User, System} {
-			if mode == System && app.Persistent {
-				continue // persistent apps are user mode only (decl refuses them)
+			if mode == System && (app.Persistent || len(app.Secrets) > 0) {
+				continue // persistent apps and secrets are user mode only (decl refuses them)
 			}
 			t.Run(id+"/"+mode.String(), func(t *testing.T) {
 				u, err := Render(app, Options{Mode: mode})
