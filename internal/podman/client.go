@@ -3,6 +3,7 @@
 package podman
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
 	"github.com/containers/podman/v4/pkg/bindings/network"
+	"github.com/containers/podman/v4/pkg/bindings/secrets"
 	"github.com/containers/podman/v4/pkg/bindings/volumes"
 	"github.com/containers/podman/v4/pkg/domain/entities"
 
@@ -234,6 +236,50 @@ func (c *Client) EnsureNetwork(ctx context.Context, name string) (created bool, 
 		return false, fmt.Errorf("creating network %s: %w", name, err)
 	}
 	return err == nil, err
+}
+
+// Secrets lists the user's podman secrets by name, with the value of
+// LabelSecretHash for the ones ynhd created ("" for the others). Values are
+// not read.
+func (c *Client) Secrets(ctx context.Context) (map[string]string, error) {
+	list, err := secrets.List(c.ctx(ctx), nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing secrets: %w", err)
+	}
+	out := make(map[string]string, len(list))
+	for _, s := range list {
+		out[s.Spec.Name] = ""
+		if s.Spec.Labels[LabelManaged] == "true" {
+			out[s.Spec.Name] = s.Spec.Labels[LabelSecretHash]
+		}
+	}
+	return out, nil
+}
+
+// EnsureSecret makes the podman secret name hold data: a secret ynhd
+// created earlier is removed and created again (podman cannot update
+// one); a secret of the same name that ynhd did not create is left alone
+// and reported. The value travels in the request's body, never in a
+// command line, and no error carries it.
+func (c *Client) EnsureSecret(ctx context.Context, name string, data []byte, hash string) error {
+	cctx := c.ctx(ctx)
+	if got, err := secrets.Inspect(cctx, name, nil); err == nil {
+		if got.Spec.Labels[LabelManaged] != "true" {
+			return fmt.Errorf("podman secret %s exists and was not created by ynhd; ynhd leaves it alone: remove it (podman secret rm %s) or rename the secret", name, name)
+		}
+		if got.Spec.Labels[LabelSecretHash] == hash {
+			return nil
+		}
+		if err := secrets.Remove(cctx, name); err != nil {
+			return fmt.Errorf("replacing secret %s: %w", name, err)
+		}
+	}
+	_, err := secrets.Create(cctx, bytes.NewReader(data), &secrets.CreateOptions{Name: &name,
+		Labels: map[string]string{LabelManaged: "true", LabelSecretHash: hash}})
+	if err != nil {
+		return fmt.Errorf("creating secret %s: %w", name, err)
+	}
+	return nil
 }
 
 // Images lists local images by every name they carry, in one call.

@@ -66,3 +66,9 @@ func (*Client) RemoveImage(context.Context, string) error { return ErrNoAPI }
 
 // RemoteDigest needs the registry client built with the podman API.
 func RemoteDigest(context.Context, string, bool) (string, error) { return "", ErrNoAPI }
+
+// Secrets implements the reconciler's Podman.
+func (*Client) Secrets(context.Context) (map[string]string, error) { return nil, ErrNoAPI }
+
+// EnsureSecret implements the reconciler's Podman.
+func (*Client) EnsureSecret(context.Context, string, []byte, string) error { return ErrNoAPI }

@@ -123,7 +123,7 @@ func Apply(ctx context.Context, env Env, log *zap.Logger, p *Plan) (Applied, err
 	// Users, images, volumes and networks before units: an app whose
 	// preparation fails is skipped for the rest of the pass, the others go
 	// on.
-	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork, OpCreate, OpRecreate} {
+	for _, op := range []Op{OpUser, OpPull, OpBuild, OpVolume, OpNetwork, OpSecret, OpCreate, OpRecreate} {
 		for _, act := range byOp[op] {
 			if a.skip(act.App) {
 				continue

@@ -110,6 +110,14 @@ func (p countingPodman) EnsureVolume(ctx context.Context, v decl.Volume) (podman
 	p.c.podman.Add(2)
 	return p.p.EnsureVolume(ctx, v)
 }
+func (p countingPodman) Secrets(ctx context.Context) (map[string]string, error) {
+	p.c.podman.Add(1)
+	return p.p.Secrets(ctx)
+}
+func (p countingPodman) EnsureSecret(ctx context.Context, name string, data []byte, hash string) error {
+	p.c.podman.Add(2)
+	return p.p.EnsureSecret(ctx, name, data, hash)
+}
 func (p countingPodman) EnsureNetwork(ctx context.Context, name string) (bool, error) {
 	p.c.podman.Add(1)
 	return p.p.EnsureNetwork(ctx, name)

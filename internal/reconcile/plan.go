@@ -25,6 +25,7 @@ const (
 	OpBuild              // build an image (missing, or its context changed)
 	OpVolume             // create a named volume if missing
 	OpNetwork            // create a named network if missing
+	OpSecret             // create or replace a podman secret from its source
 	OpCreate             // create a persistent app's container
 	OpRecreate           // snapshot a persistent app's container and create it again from the snapshot
 	OpWrite              // write the unit file (new, changed or hand-edited)
@@ -34,7 +35,7 @@ const (
 	OpRestart            // restart an app whose unit changed
 )
 
-var opNames = [...]string{"stop", "disable", "remove", "user", "pull", "build", "volume", "network", "create", "recreate", "write", "enable", "reload", "start", "restart"}
+var opNames = [...]string{"stop", "disable", "remove", "user", "pull", "build", "volume", "network", "secret", "create", "recreate", "write", "enable", "reload", "start", "restart"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -54,6 +55,10 @@ type Action struct {
 	Build       *decl.Build
 	ContextHash string
 	Volume      decl.Volume
+	// Secret is the secret to create or replace (OpSecret); the value is
+	// read from its source when the action is carried out, so a plan
+	// never holds it.
+	Secret decl.Secret
 	// Decl is a persistent app's declaration (OpCreate, OpRecreate):
 	// what its new container is created with, from Image.
 	Decl *decl.App
@@ -256,7 +261,8 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 	if d.Enabled {
 		canStart, replace = planImage(p, d, w)
 	}
-	if !canStart {
+	secretsOK, secretChanged := planSecrets(p, d, w)
+	if !canStart || !secretsOK {
 		return false
 	}
 	if d.Keep != nil {
@@ -317,6 +323,8 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 		reload = true
 	case replace && running:
 		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "image changed"})
+	case secretChanged && running && d.Keep == nil:
+		p.add(Action{Op: OpRestart, App: d.App, Unit: d.Unit, Reason: "secret changed"})
 	case held && !running:
 		p.add(Action{Op: OpStart, App: d.App, Unit: d.Unit, Reason: "dependencies healthy", ResetFailed: o.ActiveState == "failed"})
 	case o.ActiveState == "failed" && d.Restart != "no":

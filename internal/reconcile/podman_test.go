@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ type fakePodman struct {
 	containers map[string]podman.Container
 	volumes    map[string]decl.Volume
 	networks   map[string]bool
+	secrets    map[string]string // name -> hash label
 	pullErr    map[string]error
 	calls      []string
 	nextID     int
@@ -63,6 +65,17 @@ func (p *fakePodman) EnsureVolume(_ context.Context, v decl.Volume) (podman.Volu
 	}
 	p.volumes[v.Name] = v
 	return podman.VolumeState{Created: true}, nil
+}
+func (p *fakePodman) Secrets(context.Context) (map[string]string, error) {
+	return maps.Clone(p.secrets), nil
+}
+func (p *fakePodman) EnsureSecret(_ context.Context, name string, data []byte, hash string) error {
+	p.calls = append(p.calls, "secret "+name)
+	if p.secrets == nil {
+		p.secrets = map[string]string{}
+	}
+	p.secrets[name] = hash
+	return nil
 }
 func (p *fakePodman) EnsureNetwork(_ context.Context, name string) (bool, error) {
 	p.calls = append(p.calls, "network "+name)

@@ -21,6 +21,10 @@ type Podman interface {
 	Build(ctx context.Context, b podman.BuildSpec) (string, error)
 	EnsureVolume(ctx context.Context, v decl.Volume) (podman.VolumeState, error)
 	EnsureNetwork(ctx context.Context, name string) (bool, error)
+	// Secrets lists podman secrets by name, with the hash label of those
+	// ynhd made; EnsureSecret makes one hold data (see podman.Client).
+	Secrets(ctx context.Context) (map[string]string, error)
+	EnsureSecret(ctx context.Context, name string, data []byte, hash string) error
 }
 
 // observePodman adds what podman knows to w: ynhd's containers and the
@@ -41,7 +45,44 @@ func observePodman(ctx context.Context, p Podman, w *World, desired []Desired) e
 		return err
 	}
 	w.Podman, w.Containers, w.Images = true, cs, imgs
+	w.Secrets = nil
+	for _, d := range desired {
+		if d.Decl != nil && len(d.Decl.Secrets) > 0 {
+			if w.Secrets, err = p.Secrets(ctx); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	return nil
+}
+
+// planSecrets adds the podman secrets an app needs that are missing or
+// hold an older value, and reports whether the app can start (every
+// secret the user makes exists) and whether a running container must be
+// replaced to see a new value.
+func planSecrets(p *Plan, d Desired, w *World) (ok, replace bool) {
+	if !w.Podman || d.Decl == nil {
+		return true, false
+	}
+	ok = true
+	for _, s := range d.Decl.Secrets {
+		name := s.PodmanName(d.App)
+		have, exists := w.Secrets[name]
+		switch {
+		case !s.Managed() && !exists:
+			p.Problems = append(p.Problems, Problem{App: d.App, FromPodman: true, Message: fmt.Sprintf(
+				"podman secret %s does not exist: create it (podman secret create %s FILE), or give the secret a file or env in %s", name, name, d.Source)})
+			ok = false
+		case s.Managed() && have != d.Secrets[name]:
+			reason := "missing"
+			if exists {
+				reason, replace = "changed", true
+			}
+			p.add(Action{Op: OpSecret, App: d.App, Unit: d.Unit, Reason: name + " " + reason, Secret: s})
+		}
+	}
+	return ok, replace
 }
 
 // planImage adds the pull or build an app needs before it can start, and
@@ -152,6 +193,12 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 	case OpNetwork:
 		_, err := a.Podman.EnsureNetwork(ctx, act.Reason)
 		return err
+	case OpSecret:
+		data, err := podman.ReadSecret(act.Secret, nil)
+		if err != nil {
+			return err
+		}
+		return a.Podman.EnsureSecret(ctx, act.Secret.PodmanName(act.App), data, podman.SecretHash(data))
 	case OpCreate, OpRecreate:
 		if a.Keep == nil {
 			return errors.New("persistent containers are kept only in user mode")
@@ -201,6 +248,18 @@ func (t timedPodman) EnsureVolume(ctx context.Context, v decl.Volume) (podman.Vo
 	ctx, cancel := timed(ctx)
 	defer cancel()
 	return t.p.EnsureVolume(ctx, v)
+}
+
+func (t timedPodman) Secrets(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.Secrets(ctx)
+}
+
+func (t timedPodman) EnsureSecret(ctx context.Context, name string, data []byte, hash string) error {
+	ctx, cancel := timed(ctx)
+	defer cancel()
+	return t.p.EnsureSecret(ctx, name, data, hash)
 }
 
 func (t timedPodman) EnsureNetwork(ctx context.Context, name string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,9 +319,32 @@ func (r *Reconciler) load() ([]Desired, error) {
 				d.Problem, d.Content, d.Decl = err.Error(), nil, nil
 			}
 		}
+		if err == nil && len(app.Secrets) > 0 {
+			if d.Secrets, err = hashSecrets(app); err != nil {
+				d.Problem, d.Content, d.Decl = err.Error(), nil, nil
+				r.lastKeys = nil // read it again next time: the source may appear
+			}
+		}
 		out = append(out, d)
 	}
 	r.last, r.renders = out, renders
+	return out, nil
+}
+
+// hashSecrets reads the value of every secret ynhd makes for app and
+// returns their hashes by podman secret name; the values are dropped.
+func hashSecrets(app *decl.App) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range app.Secrets {
+		if !s.Managed() {
+			continue
+		}
+		data, err := podman.ReadSecret(s, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[s.PodmanName(app.Name)] = podman.SecretHash(data)
+	}
 	return out, nil
 }
 
@@ -332,6 +356,20 @@ func (r *Reconciler) rehashContexts(ds []Desired) []Desired {
 	}
 	var out []Desired
 	for i, d := range ds {
+		if d.Decl != nil && len(d.Decl.Secrets) > 0 {
+			hs, err := hashSecrets(d.Decl)
+			if err != nil || !maps.Equal(hs, d.Secrets) {
+				if out == nil {
+					out = append([]Desired(nil), ds...)
+				}
+				if err != nil {
+					out[i].Problem, out[i].Content, out[i].Decl = err.Error(), nil, nil
+					r.lastKeys = nil // read everything again next time
+					continue
+				}
+				out[i].Secrets = hs
+			}
+		}
 		if d.Decl == nil || d.Decl.Build == nil {
 			continue
 		}
@@ -468,7 +506,7 @@ func (r *Reconciler) plan(ctx context.Context, acting bool) (*Plan, []Desired, *
 		// nothing to do (the usual timer pass) starts no podman service.
 		// What it said last is kept for the status.
 		if acting && !r.needPodman(in) {
-			w.Podman, w.Containers, w.Images = r.podCache.Podman, r.podCache.Containers, r.podCache.Images
+			w.Podman, w.Containers, w.Images, w.Secrets = r.podCache.Podman, r.podCache.Containers, r.podCache.Images, r.podCache.Secrets
 		} else {
 			r.observePodman(ctx, w, desired)
 		}
@@ -583,7 +621,7 @@ func (r *Reconciler) needPodman(in Input) bool {
 		}
 	}
 	w := *in.World
-	w.Podman, w.Containers, w.Images = r.podCache.Podman, r.podCache.Containers, r.podCache.Images
+	w.Podman, w.Containers, w.Images, w.Secrets = r.podCache.Podman, r.podCache.Containers, r.podCache.Images, r.podCache.Secrets
 	in.World = &w
 	p := MakePlan(in)
 	if p.Waiting {
@@ -596,10 +634,10 @@ func (r *Reconciler) needPodman(in Input) bool {
 	}
 	for _, a := range p.Actions {
 		switch a.Op {
-		case OpPull, OpBuild, OpVolume, OpNetwork, OpUser, OpCreate, OpRecreate:
+		case OpPull, OpBuild, OpVolume, OpNetwork, OpSecret, OpUser, OpCreate, OpRecreate:
 			return true
 		case OpStart, OpRestart:
-			if strings.HasPrefix(a.Reason, "failed") || a.Reason == "image changed" {
+			if strings.HasPrefix(a.Reason, "failed") || a.Reason == "image changed" || a.Reason == "secret changed" {
 				return true
 			}
 		}
@@ -617,7 +655,7 @@ func (r *Reconciler) observePodman(ctx context.Context, w *World, desired []Desi
 	defer cancel()
 	err := observePodman(pctx, r.p, w, desired)
 	if err == nil {
-		r.podCache, r.podSeen = World{Podman: true, Containers: w.Containers, Images: w.Images}, r.now()
+		r.podCache, r.podSeen = World{Podman: true, Containers: w.Containers, Images: w.Images, Secrets: w.Secrets}, r.now()
 	}
 	switch {
 	case err != nil:

@@ -35,6 +35,9 @@ type Desired struct {
 	// ContextHash is the hash of a build's context (see
 	// podman.ContextHash).
 	ContextHash string
+	// Secrets are the hashes (podman.SecretHash) of the values of the
+	// secrets ynhd makes for the app, by podman secret name.
+	Secrets map[string]string
 	// User is the static system user a system-mode app runs as (see
 	// decl.RouteStatic), which must exist with subordinate ids before the
 	// app starts; empty for every other app.
@@ -98,6 +101,9 @@ type World struct {
 	Podman     bool
 	Containers map[string]podman.Container // by app
 	Images     map[string]podman.Image     // by every name
+	// Secrets are podman's secrets by name, with the hash label of those
+	// ynhd made ("" for the user's own); nil unless an app declares one.
+	Secrets map[string]string
 	// Users are the static system users (Desired.User) that exist with
 	// their subordinate ids.
 	Users map[string]bool
@@ -166,7 +172,7 @@ const (
 
 func retryDelay(op Op, failures int) time.Duration {
 	d, most := applyRetryBase, applyRetryMax
-	if op == OpPull || op == OpBuild || op == OpVolume || op == OpNetwork || op == OpUser {
+	if op == OpPull || op == OpBuild || op == OpVolume || op == OpNetwork || op == OpSecret || op == OpUser {
 		d, most = prepRetryBase, retryMax
 	}
 	for i := 1; i < failures && d < most; i++ {
