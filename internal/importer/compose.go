@@ -489,9 +489,6 @@ func composeService(p *types.Project, s types.ServiceConfig) (*Decl, error) {
 	if s.Privileged {
 		note("privileged", true, "refused: ynhd never runs a container privileged (every capability, every device, no confinement); add the capabilities (cap_add) and devices (devices) the app needs")
 	}
-	for _, sec := range s.Secrets {
-		note("secrets", true, "%s: podman secrets have no declaration key yet; pass the value with env_files (kept out of the unit)", sec.Source)
-	}
 	for _, c := range s.Configs {
 		note("configs", true, "%s: configs have no key; bind the file with binds", c.Source)
 	}
@@ -549,6 +546,7 @@ func composeService(p *types.Project, s types.ServiceConfig) (*Decl, error) {
 	}
 	composeDepends(d, p, s)
 	composeGroup(d, p)
+	composeSecrets(d, p, s)
 	for name, opts := range volOpts {
 		d.volumeOptions(name, opts)
 	}

@@ -236,7 +236,7 @@ func Quadlet(file string, data []byte, read func(name string) ([]byte, error)) (
 			}
 			argv = append(argv, words...)
 		case "Secret":
-			note(e, true, "podman secrets have no declaration key yet; pass the value with env_files (kept out of the unit)")
+			argv = append(argv, "--secret="+e.value)
 		case "Pod":
 			// Quadlet names a pod after its file (NAME.pod); the group
 			// takes that name.

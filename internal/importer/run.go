@@ -342,6 +342,7 @@ func init() {
 			}
 		}},
 		"--description": {true, set("description")},
+		"--secret":      {true, secretFlag},
 	}
 }
 
