@@ -240,17 +240,28 @@ func (c *Client) EnsureNetwork(ctx context.Context, name string) (created bool, 
 
 // Secrets lists the user's podman secrets by name, with the value of
 // LabelSecretHash for the ones ynhd created ("" for the others). Values are
-// not read.
+// not read. podman 4.3's list leaves labels out, so each secret named like
+// one of ynhd's (ynhd.APP.NAME) is inspected: one call more per secret.
 func (c *Client) Secrets(ctx context.Context) (map[string]string, error) {
-	list, err := secrets.List(c.ctx(ctx), nil)
+	cctx := c.ctx(ctx)
+	list, err := secrets.List(cctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("listing secrets: %w", err)
 	}
 	out := make(map[string]string, len(list))
 	for _, s := range list {
-		out[s.Spec.Name] = ""
-		if s.Spec.Labels[LabelManaged] == "true" {
-			out[s.Spec.Name] = s.Spec.Labels[LabelSecretHash]
+		name := s.Spec.Name
+		out[name] = ""
+		labels := s.Spec.Labels
+		if labels == nil && strings.HasPrefix(name, "ynhd.") {
+			got, err := secrets.Inspect(cctx, name, nil)
+			if err != nil {
+				return nil, fmt.Errorf("secret %s: %w", name, err)
+			}
+			labels = got.Spec.Labels
+		}
+		if labels[LabelManaged] == "true" {
+			out[name] = labels[LabelSecretHash]
 		}
 	}
 	return out, nil
