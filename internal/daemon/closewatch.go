@@ -72,7 +72,7 @@ func (cw *closeWatch) run() {
 			end := min(off+header+size, n)
 			name := strings.TrimRight(string(buf[off+header:end]), "\x00")
 			off = end
-			if mask&unix.IN_CLOSE_WRITE == 0 || !decl.IsDeclarationFile(filepath.Base(name)) {
+			if mask&unix.IN_CLOSE_WRITE == 0 || !(decl.IsDeclarationFile(filepath.Base(name)) || filepath.Base(name) == decl.VarsFile) {
 				continue
 			}
 			select {

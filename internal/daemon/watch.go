@@ -96,7 +96,7 @@ func (w *watch) ensure() bool {
 }
 
 // relevant filters events: declarations (not dotfiles, editor swap or
-// backup files), the declarations directory itself appearing or going in
+// backup files) and the variables file (decl.VarsFile), the declarations directory itself appearing or going in
 // its parent, and ynhd's own unit files.
 func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool, own func(string) bool) bool {
 	if ev.Op == fsnotify.Chmod && filepath.Clean(ev.Name) != w.declDir {
@@ -105,7 +105,7 @@ func (w *watch) relevant(ev fsnotify.Event, ours map[string]bool, own func(strin
 	dir, name := filepath.Dir(ev.Name), filepath.Base(ev.Name)
 	switch filepath.Clean(dir) {
 	case w.declDir:
-		return decl.IsDeclarationFile(name)
+		return decl.IsDeclarationFile(name) || name == decl.VarsFile
 	case w.unitDir:
 		return ours[name] && !strings.HasPrefix(name, ".") && (own == nil || !own(name))
 	case w.parent:

@@ -30,6 +30,13 @@ type Parsed struct {
 // shape.go (MaxFileSize, MaxDepth, MaxItems, MaxKeyPath, MaxValueLen,
 // MaxValuesTotal) is refused before it is parsed.
 func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
+	return DecodeVars(file, data, home, nil)
+}
+
+// DecodeVars is Decode with ${NAME} substitution from vars (see
+// substitute), done on the decoded values before defaults and validation;
+// nil vars leaves every value as written.
+func DecodeVars(file string, data []byte, home string, vars *Vars) (*Parsed, Diagnostics) {
 	if d := checkShape(file, data); d != nil {
 		return nil, Diagnostics{*d}
 	}
@@ -69,6 +76,9 @@ func Decode(file string, data []byte, home string) (*Parsed, Diagnostics) {
 	}
 	app.File = file
 	app.Name = AppName(file)
+	if vars != nil && needsSubst(data) {
+		ds = append(ds, substitute(&app, vars, pos)...)
+	}
 	applyDefaults(&app, filepath.Dir(file), home)
 	ds.Sort()
 	return &Parsed{App: &app, pos: pos}, ds

@@ -49,6 +49,7 @@ type FileCache struct{ m map[string]cachedFile }
 
 type cachedFile struct {
 	data []byte
+	vars string // the Vars' sum it was decoded with
 	p    *Parsed
 	ds   Diagnostics
 }
@@ -73,6 +74,11 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 	known := map[string]bool{}
 	var parsed []*Parsed
 	dirs := map[string]error{}
+	type varsRead struct {
+		v  *Vars
+		ds Diagnostics
+	}
+	varsOf := map[string]varsRead{}
 	for _, f := range files {
 		l := &Loaded{File: f, Name: AppName(f)}
 		out = append(out, l)
@@ -86,7 +92,22 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 			l.Diagnostics = Diagnostics{{File: f, Severity: Error, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
 			continue
 		}
-		if e, ok := c.get(f); ok && bytes.Equal(e.data, data) {
+		// The variables file is read once per directory, and matters only
+		// to a declaration with a $ in it: a broken one stops those only.
+		dir, vars, varsSum := filepath.Dir(f), NoVars, ""
+		if needsSubst(data) {
+			vr, ok := varsOf[dir]
+			if !ok {
+				vr.v, vr.ds = ReadVars(dir, host.System)
+				varsOf[dir] = vr
+			}
+			if vr.ds.HasErrors() {
+				l.Diagnostics = append(Diagnostics(nil), vr.ds...)
+				continue
+			}
+			vars, varsSum = vr.v, vr.v.sum
+		}
+		if e, ok := c.get(f); ok && bytes.Equal(e.data, data) && e.vars == varsSum {
 			next[f] = e
 			l.Parsed, l.Diagnostics = e.p, append(Diagnostics(nil), e.ds...)
 			if e.p != nil {
@@ -94,7 +115,7 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 			}
 			continue
 		}
-		p, ds := Decode(f, data, home)
+		p, ds := DecodeVars(f, data, home, vars)
 		l.Diagnostics = ds
 		if p != nil {
 			l.Parsed = p
@@ -107,7 +128,7 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 			parsed = append(parsed, p)
 		}
 		if c != nil {
-			next[f] = cachedFile{data: data, p: p, ds: append(Diagnostics(nil), l.Diagnostics...)}
+			next[f] = cachedFile{data: data, vars: varsSum, p: p, ds: append(Diagnostics(nil), l.Diagnostics...)}
 		}
 	}
 	setDs := ValidateSet(parsed, known)

@@ -57,6 +57,16 @@ func dirKeys(files []string) map[string]fileKey {
 	return out
 }
 
+// varsKey is dirKeys' key of the variables file; a missing file has the
+// zero key (dirKeys' size -1 would make every pass read everything).
+func varsKey(path string) fileKey {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return fileKey{}
+	}
+	return fileKey{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: st.Ino}
+}
+
 func sameKeys(a, b map[string]fileKey) bool {
 	if len(a) != len(b) {
 		return false

@@ -279,6 +279,8 @@ func (r *Reconciler) load() ([]Desired, error) {
 	// Nothing changed on disk: the last parse stands (a build's context
 	// is hashed again: its files are not declarations).
 	keys := dirKeys(files)
+	// The variables file is part of what the declarations say.
+	keys[decl.VarsFile] = varsKey(filepath.Join(r.cfg.DeclDir, decl.VarsFile))
 	if r.last != nil && sameKeys(keys, r.lastKeys) {
 		return r.rehashContexts(r.last), nil
 	}

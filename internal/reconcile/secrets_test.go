@@ -90,3 +90,27 @@ func fieldStrings(m map[string]any) []string {
 	}
 	return out
 }
+
+// TestVarsFileChange: a declaration that names a variable of ynhd.env is
+// rendered again when the file changes, without an edit of its own.
+func TestVarsFileChange(t *testing.T) {
+	e := newEnv(t)
+	vars := filepath.Join(e.dir, "ynhd.env")
+	if err := os.WriteFile(vars, []byte("GREETING=hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.declare("web", busybox+"env = { GREETING = \"${GREETING}\" }\n")
+	e.pass()
+	if p := e.plan(); p != "" {
+		t.Fatalf("plan after the first pass:\n%s", p)
+	}
+	if err := os.WriteFile(vars, []byte("GREETING=bonjour\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(e.plan(), "write web.service (changed)\nreload\nrestart web.service (unit changed)\n"); diff != "" {
+		t.Errorf("plan after ynhd.env changed (-got +want):\n%s", diff)
+	}
+	if !strings.Contains(string(e.fake.files["web.service"]), "GREETING=hello") {
+		t.Errorf("the unit before the pass:\n%s", e.fake.files["web.service"])
+	}
+}
