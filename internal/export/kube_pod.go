@@ -57,6 +57,13 @@ func (k *kubeApp) podSpec(envFiles map[string][]byte) (*corev1.PodSpec, error) {
 		c.ImagePullPolicy = corev1.PullIfNotPresent
 		k.w.warn("build", "Kubernetes does not build images: build %s, push it to a registry the cluster pulls from and set the image to that reference", a.Build.Tag)
 	}
+	for _, s := range a.Secrets {
+		use := "mount it at " + s.Target
+		if s.Type == decl.SecretEnv {
+			use = "give it to the container as the variable " + s.Target + " (valueFrom.secretKeyRef)"
+		}
+		k.w.warn("secrets", "the podman secret %s is not exported: create a Kubernetes Secret with its value and %s by hand", s.PodmanName(a.Name), use)
+	}
 	grace := int64(seconds(a.StopTimeout.Duration))
 	noLinks := false
 	pod := &corev1.PodSpec{

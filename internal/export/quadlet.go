@@ -191,6 +191,16 @@ func (q *quadletApp) process(c *units.Section) {
 	for _, k := range sortedKeys(a.Env) {
 		c.Raw("Environment", args(k+"="+a.Env[k]))
 	}
+	for _, s := range a.Secrets {
+		name := s.PodmanName(a.Name)
+		c.Raw("Secret", name+",type="+s.Type+",target="+s.Target)
+		switch {
+		case s.File != "":
+			q.w.warn("secrets", "Quadlet uses the podman secret %s but does not make it: create it once (podman secret create %s %s)", name, name, s.File)
+		case s.Env != "":
+			q.w.warn("secrets", "Quadlet uses the podman secret %s but does not make it: create it once (podman secret create --env %s %s, with %s set)", name, name, s.Env, s.Env)
+		}
+	}
 	for _, p := range a.Ports {
 		spec := strconv.Itoa(p.HostPort) + ":" + strconv.Itoa(p.ContainerPort)
 		if p.HostIP != "" {

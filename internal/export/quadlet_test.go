@@ -16,7 +16,7 @@ var quadletKeys = map[string]map[string]bool{
 		"Entrypoint", "Environment", "EnvironmentFile", "Exec", "GIDMap", "Group", "GroupAdd",
 		"HealthCmd", "HealthInterval", "HealthOnFailure", "HealthRetries", "HealthStartPeriod",
 		"HealthTimeout", "HostName", "Image", "Label", "LogDriver", "LogOpt", "Memory", "Network",
-		"NetworkAlias", "NoNewPrivileges", "Notify", "PidsLimit", "PodmanArgs", "PublishPort", "Pull",
+		"NetworkAlias", "NoNewPrivileges", "Notify", "PidsLimit", "PodmanArgs", "PublishPort", "Pull", "Secret",
 		"ReadOnly", "RunInit", "ShmSize", "StopSignal", "StopTimeout", "Sysctl", "Timezone", "Tmpfs",
 		"UIDMap", "Ulimit", "User", "UserNS", "Volume", "WorkingDir"),
 	"Volume":  set("Device", "Driver", "Options", "PodmanArgs", "Type", "VolumeName"),
