@@ -49,6 +49,11 @@ func LooksSecret(name, value string) bool {
 func (v *validator) secrets() {
 	var names []string
 	for k, val := range v.app.Env {
+		// NAME_FILE = "/run/secrets/..." is the usual way to point an
+		// image at a secret's file: the value is a path, not the secret.
+		if strings.HasSuffix(strings.ToUpper(k), "_FILE") && path.IsAbs(val) {
+			continue
+		}
 		if LooksSecret(k, val) {
 			names = append(names, k)
 		}

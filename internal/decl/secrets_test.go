@@ -47,6 +47,14 @@ func TestSecretsInEnvWarn(t *testing.T) {
 	}
 }
 
+// TestSecretFileVariableNotWarned: POSTGRES_PASSWORD_FILE holds the path
+// of a secret's file, not a secret.
+func TestSecretFileVariableNotWarned(t *testing.T) {
+	if got := check("db", "version = 1\nimage = \"docker.io/x/y\"\nenv = { POSTGRES_PASSWORD_FILE = \"/run/secrets/db_password\", DB_PASSWORD_FILE = \"pw\" }\n"); len(got) != 1 || !strings.Contains(got[0], "env.DB_PASSWORD_FILE: looks like a secret") {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestDeclaredSecrets(t *testing.T) {
 	const img = "version = 1\nimage = \"docker.io/x/y\"\n"
 	for _, tt := range []struct {

@@ -92,6 +92,8 @@ func TestImportComposeProject(t *testing.T) {
 	}
 	if out, err := exec.Command(ynhdBin(t), "check", staging).CombinedOutput(); err != nil {
 		t.Fatalf("ynhd check: %v\n%s", err, out)
+	} else {
+		t.Logf("ynhd check:\n%s", out)
 	}
 	// Dropped in the order they start, so no declaration names an app
 	// that is not there yet.
@@ -122,6 +124,8 @@ func TestImportComposeProject(t *testing.T) {
 	if got, err := testenv.PodmanErr("exec", "ctest-db", "cat", "/run/secrets/db_password"); err != nil || got != value {
 		t.Errorf("the secret in ctest-db: %q, %v", got, err)
 	}
+	t.Logf("ynhd status:\n%s", ynhdOut(t, "status"))
+	t.Logf("podman secret ls:\n%s", testenv.Podman(t, "secret", "ls"))
 
 	// A new value: ynhd makes the secret again and replaces the container.
 	if err := os.WriteFile(filepath.Join(proj, "db_password.txt"), []byte(value+"-2"), 0o600); err != nil {
