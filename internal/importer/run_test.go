@@ -18,6 +18,8 @@ var runCases = map[string][]string{
 	"keys": {"podman", "run", "--name", "keys", "--tz", "Europe/Paris", "--shm-size", "256m", "--group-add", "keep-groups", "--add-host", "db.local:192.0.2.10",
 		"--init", "--log-driver", "k8s-file", "--log-opt", "max-size=10m", "--network", "backend", "--network-alias", "api", "-v", "data:/data:Z",
 		"docker.io/library/alpine:3.20", "sleep", "infinity"},
+	"secrets": {"podman", "run", "-d", "--name", "pg", "--secret", "pgpass,target=/run/secrets/pw", "--secret", "api,type=env,target=API_TOKEN",
+		"--secret", "cert,uid=999,mode=0400", "docker.io/library/postgres:16"},
 	"ynh": {"podman", "run", "-d", "--name", "ynh", "-h", "x250.home", "--cap-add=NET_ADMIN", "--mount", "type=volume,source=tmp_ynh,target=/tmp", "localhost/ynh"},
 	"nginx": {"docker", "run", "-d", "--restart", "unless-stopped", "-p", "8080:80", "-p", "127.0.0.1:8443:443/tcp", "-p", "[::1]:5353:53/udp",
 		"-e", "A=1", "-e", "NOVALUE", "-v", "/srv/data:/data:ro,Z", "-v", "cache:/cache", "-v", "/anon", "--memory", "512m", "--cpus", "1.5",
