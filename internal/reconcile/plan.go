@@ -170,6 +170,9 @@ type Input struct {
 	StorageByCLI bool
 	// Groups are the targets of the groups of apps (GroupTargets).
 	Groups []GroupTarget
+
+	// byApp indexes Desired by app, made when a plan first needs it.
+	byApp map[string]int
 }
 
 // MakePlan compares what is desired with what is observed. It is pure.
@@ -350,9 +353,13 @@ func planApp(p *Plan, in *Input, d Desired, o *Observed) bool {
 	}
 	if len(p.Actions) > before {
 		// A start held back until the apps it needs healthy are.
-		if dep := unhealthyDep(d, w); dep != "" {
+		if dep, via := heldBy(d, in); dep != "" {
 			p.Actions = p.Actions[:before]
-			p.Problems = append(p.Problems, Problem{App: d.App, Message: fmt.Sprintf("waiting for %s to be healthy before starting", dep), Held: true})
+			msg := fmt.Sprintf("waiting for %s to be healthy before starting", dep)
+			if via != "" {
+				msg += fmt.Sprintf(" (%s, which it requires and systemd would start with it, needs it)", via)
+			}
+			p.Problems = append(p.Problems, Problem{App: d.App, Message: msg, Held: true})
 			p.Waiting = true
 			return reload
 		}
@@ -432,6 +439,49 @@ func (p *Plan) sort() {
 		return a.Reason < b.Reason
 	})
 	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].App < p.Problems[j].App })
+}
+
+// heldBy is unhealthyDep over the apps a start of d brings up: d itself
+// and, through requires, every app that is not running yet (systemd
+// starts those with d, and each of them fails its own health check of a
+// dependency that is not healthy). via is the required app that waits,
+// "" when d waits itself.
+func heldBy(d Desired, in *Input) (dep, via string) {
+	w := in.World
+	if dep = unhealthyDep(d, w); dep != "" || d.Decl == nil || len(d.Decl.Requires) == 0 || !w.Podman {
+		return dep, ""
+	}
+	if in.byApp == nil {
+		in.byApp = make(map[string]int, len(in.Desired))
+		for i, x := range in.Desired {
+			in.byApp[x.App] = i
+		}
+	}
+	seen := map[string]bool{d.App: true}
+	queue := append([]string(nil), d.Decl.Requires...)
+	for len(queue) > 0 {
+		app := queue[0]
+		queue = queue[1:]
+		if seen[app] {
+			continue
+		}
+		seen[app] = true
+		i, ok := in.byApp[app]
+		if !ok {
+			continue
+		}
+		r := in.Desired[i]
+		if o := w.Units[r.Unit]; o != nil && isRunning(o) {
+			continue // systemd does not start it again
+		}
+		if dep := unhealthyDep(r, w); dep != "" {
+			return dep, app
+		}
+		if r.Decl != nil {
+			queue = append(queue, r.Decl.Requires...)
+		}
+	}
+	return "", ""
 }
 
 // unhealthyDep returns the first app in d's requires_healthy that podman
