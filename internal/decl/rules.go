@@ -14,6 +14,8 @@ type KeyRule struct {
 const (
 	// DurationPattern is Go's duration syntax (time.ParseDuration).
 	DurationPattern = `^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// SecretNamePattern is a [[secrets]] name (isVolumeName).
+	SecretNamePattern = `^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`
 	// SizePattern is what docker/go-units RAMInBytes reads (ParseSize).
 	SizePattern = `^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)? ?([kKmMgGtTpP]([iI]?[bB])?|[bB])?$`
 )
@@ -57,5 +59,7 @@ func KeyRules() map[string]KeyRule {
 		"system_user":       enum(systemUsers),
 		"resources.memory":  {Pattern: SizePattern},
 		"shm_size":          {Pattern: SizePattern},
+		"secrets.type":      enum(withDefault(secretTypes)),
+		"secrets.name":      {Pattern: SecretNamePattern},
 	}
 }

@@ -64,6 +64,9 @@ func (v *validator) secrets() {
 	}
 }
 
+// secretTypes are the values of secrets.type.
+var secretTypes = set(SecretMount, SecretEnv)
+
 // declaredSecrets checks [[secrets]]: every value ends up in a podman
 // --secret option (comma-separated key=value pairs) or a podman secret
 // name, so commas, '=' and odd names are refused rather than escaped.
