@@ -163,10 +163,15 @@ func TestImportComposeProject(t *testing.T) {
 	if all, err := exec.Command("journalctl", "--user", "-o", "cat", "--no-pager", "--since", fmt.Sprintf("@%d", start.Unix()-1)).Output(); err != nil || strings.Contains(string(all), value) {
 		t.Errorf("the user's journal holds the secret's value (or could not be read: %v)", err)
 	}
-	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"plan"}} {
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
 		if strings.Contains(ynhdOut(t, args...), value) {
 			t.Errorf("ynhd %s shows the secret's value", strings.Join(args, " "))
 		}
+	}
+	// plan exits 2 when the next pass has something to do, which the
+	// restarts after the secret change may leave.
+	if out, _ := exec.Command(ynhdBin(t), "plan").CombinedOutput(); strings.Contains(string(out), value) {
+		t.Errorf("ynhd plan shows the secret's value")
 	}
 	t.Logf("ynhd's journal about ctest:\n%s", grepLines(j, "ctest"))
 }
