@@ -156,15 +156,10 @@ func envFlags(v *Argv, a *decl.App, _ RunOptions) {
 	for _, k := range v.sortedKeys(a.Env) {
 		v.add("--env=", k, "=", a.Env[k])
 	}
+	// A secret is named, never given by value.
 	for _, s := range a.Secrets {
 		v.add("--secret=", s.PodmanName(a.Name), ",type=", s.Type, ",target=", s.Target)
 	}
-}
-
-// SecretFlag is the --secret option that gives app's container secret s:
-// the podman secret's name, the kind and the target, never the value.
-func SecretFlag(app string, s decl.Secret) string {
-	return "--secret=" + s.PodmanName(app) + ",type=" + s.Type + ",target=" + s.Target
 }
 
 func portFlags(v *Argv, a *decl.App, _ RunOptions) {
