@@ -104,6 +104,9 @@ type Daemon struct {
 	lastSummary string
 	// upd runs image update checks; nil without the podman API.
 	upd *update.Runner
+	// keep and intents are given to updates of persistent apps.
+	keep    update.Keeper
+	intents reconcile.Intents
 	// ctx is Run's: work that outlives a pass (update checks) ends with it.
 	ctx context.Context
 }
@@ -137,11 +140,12 @@ func (d *Daemon) SetPodman(p reconcile.Podman) { d.rec.SetPodman(p) }
 
 // SetUpdates lets the daemon check apps' images for updates on their
 // schedules and when `ynhd update` asks (see package update). p is the
-// podman API; reg asks registries.
+// podman API; reg asks registries. Call it after SetKeeper and
+// SetIntents: persistent apps are updated with them.
 func (d *Daemon) SetUpdates(p update.Podman, reg update.Registry) {
 	d.upd = &update.Runner{
 		U: &update.Updater{Podman: p, Registry: reg, Units: update.JobManager{M: d.conn},
-			Store: update.StoreIn(d.cfg.StateDir), Log: d.log.Named("update")},
+			Store: update.StoreIn(d.cfg.StateDir), Keep: d.keep, Intents: d.intents, Log: d.log.Named("update")},
 		Hold: d.rec.Hold, Log: d.log.Named("update"),
 	}
 }
@@ -168,7 +172,10 @@ func (d *Daemon) SetUnitLog(l reconcile.UnitLog) { d.rec.SetUnitLog(l) }
 
 // SetKeeper lets a user-mode daemon keep persistent apps' containers
 // (see reconcile.SetKeeper).
-func (d *Daemon) SetKeeper(k reconcile.Keeper) { d.rec.SetKeeper(k) }
+func (d *Daemon) SetKeeper(k reconcile.Keeper) {
+	d.rec.SetKeeper(k)
+	d.keep, _ = k.(update.Keeper)
+}
 
 // SetUsers lets a system-mode daemon create static users (see
 // reconcile.SetUsers).
@@ -176,7 +183,10 @@ func (d *Daemon) SetUsers(u reconcile.Users) { d.rec.SetUsers(u) }
 
 // SetIntents gives the daemon the record of stops and owed restarts that
 // outlives it (see reconcile.Intents).
-func (d *Daemon) SetIntents(i reconcile.Intents) { d.rec.SetIntents(i) }
+func (d *Daemon) SetIntents(i reconcile.Intents) {
+	d.rec.SetIntents(i)
+	d.intents = i
+}
 
 // Run loops until ctx is done. It returns an error only when it cannot
 // start (no declarations directory can be made, no watcher).

@@ -173,8 +173,6 @@ func (v *validator) update(host Host) {
 	switch {
 	case host.System:
 		v.errf("update.policy", "updates run in user mode only for now: set policy = \"off\" in system mode")
-	case a.Persistent:
-		v.errf("update.policy", "updates of persistent apps are not supported yet (their image changes through ynhd recreate, which takes a snapshot); set policy = \"off\"")
 	case strings.Contains(a.Image, "@"):
 		v.errf("update.policy", "the image is pinned by digest, so there is nothing to follow: remove the digest or set policy = \"off\"")
 	case u.Policy == "registry" && a.Build != nil:

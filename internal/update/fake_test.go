@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ynhd/ynhd/internal/keep"
 	"github.com/ynhd/ynhd/internal/podman"
 )
 
@@ -27,13 +28,15 @@ type world struct {
 	refs     map[string]string // app -> ref
 	sick     map[string]bool   // image IDs whose health check fails
 	down     bool              // the registry does not answer
+	ctr      map[string]string // persistent app -> image its container was created from
+	snaps    int
 	log      []string
 }
 
 func newWorld() *world {
 	return &world{remote: map[string]string{}, byDigest: map[string]string{}, tags: map[string]string{},
 		digests: map[string][]string{}, images: map[string]bool{}, running: map[string]string{},
-		refs: map[string]string{}, sick: map[string]bool{}}
+		refs: map[string]string{}, sick: map[string]bool{}, ctr: map[string]string{}}
 }
 
 func (w *world) record(f string, args ...any) { w.log = append(w.log, fmt.Sprintf(f, args...)) }
@@ -64,6 +67,11 @@ func (w *world) Containers(_ context.Context, _ map[string]bool) (map[string]pod
 			h = "unhealthy"
 		}
 		out[app] = podman.Container{App: app, State: "running", ImageID: id, Health: h}
+	}
+	for app, id := range w.ctr {
+		if _, ok := out[app]; !ok {
+			out[app] = podman.Container{App: app, State: "exited", ImageID: id}
+		}
 	}
 	return out, nil
 }
@@ -121,7 +129,7 @@ func (w *world) Start(_ context.Context, unit string) error {
 	defer w.mu.Unlock()
 	app := strings.TrimSuffix(unit, ".service")
 	w.record("start %s", app)
-	w.running[app] = w.tags[w.refs[app]]
+	w.running[app] = w.image(app)
 	return nil
 }
 
@@ -139,9 +147,75 @@ func (w *world) Restart(_ context.Context, unit string) error {
 	defer w.mu.Unlock()
 	app := strings.TrimSuffix(unit, ".service")
 	w.record("restart %s", app)
-	w.running[app] = w.tags[w.refs[app]]
+	w.running[app] = w.image(app)
 	return nil
 }
+
+// image is what app's unit runs: its container's image when it is
+// persistent, else what its ref names.
+func (w *world) image(app string) string {
+	if id, ok := w.ctr[app]; ok {
+		return id
+	}
+	return w.tags[w.refs[app]]
+}
+
+// The fake keeps persistent containers: a snapshot's reference is its ID.
+
+func (w *world) Inspect(_ context.Context, app string) (keep.Container, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id, ok := w.ctr[app]
+	if !ok {
+		return keep.Container{}, false, nil
+	}
+	state := "exited"
+	if _, ok := w.running[app]; ok {
+		state = "running"
+	}
+	return keep.Container{ID: "c-" + app, State: state, Image: id, Base: w.refs[app]}, true, nil
+}
+
+func (w *world) Take(_ context.Context, app, base, reason string, _ time.Time) (keep.Snapshot, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.snaps++
+	id := fmt.Sprintf("snap%d", w.snaps)
+	w.record("snapshot %s %s (%s, base %s)", app, id, reason, base)
+	w.images[id] = true
+	return keep.Snapshot{Ref: id, ID: id, Base: base, Reason: reason}, nil
+}
+
+func (w *world) Remove(_ context.Context, app string, _ int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.record("rm %s", app)
+	delete(w.ctr, app)
+	delete(w.running, app)
+	return nil
+}
+
+func (w *world) Create(_ context.Context, args []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var name, image, base string
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--name="):
+			name = strings.TrimPrefix(a, "--name=")
+		case strings.HasPrefix(a, "--label="+podman.LabelBase+"="):
+			base, image = strings.TrimPrefix(a, "--label="+podman.LabelBase+"="), args[i+1]
+		}
+	}
+	w.record("create %s from %s (base %s)", name, image, base)
+	w.ctr[name] = w.tags[image]
+	if w.ctr[name] == "" {
+		w.ctr[name] = image // an image ID or a snapshot
+	}
+	return nil
+}
+
+func (w *world) Prune(context.Context, string, int) ([]string, error) { return nil, nil }
 
 // clock is a fake time that each look at it moves on.
 type clock struct {

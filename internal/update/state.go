@@ -35,6 +35,8 @@ type Event struct {
 	To     string    `json:"to,omitempty"`   // image ID tried (updated, rolled-back)
 	Digest string    `json:"digest,omitempty"`
 	Reason string    `json:"reason,omitempty"`
+	// Snapshot is the snapshot a persistent app's update took first.
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // State is what ynhd remembers about one app's updates, in

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ynhd/ynhd/internal/decl"
 	"github.com/ynhd/ynhd/internal/podman"
+	"github.com/ynhd/ynhd/internal/reconcile"
 )
 
 // Podman is what updates need from podman; *podman.Client satisfies it.
@@ -53,8 +54,13 @@ type Updater struct {
 	Registry Registry
 	Units    Units
 	Store    Store
-	Log      *zap.Logger
-	Now      func() time.Time
+	// Keep and Intents replace persistent apps' containers (user mode;
+	// without them an update of a persistent app fails and changes
+	// nothing).
+	Keep    Keeper
+	Intents reconcile.Intents
+	Log     *zap.Logger
+	Now     func() time.Time
 	// Poll is how often the app's container is looked at while waiting
 	// for it (default 1 s).
 	Poll time.Duration
@@ -112,6 +118,20 @@ func (u *Updater) check(ctx context.Context, a *decl.App, all []*decl.App, st *S
 	if err != nil {
 		return "", fmt.Errorf("looking at the local image %s: %w", ref, err)
 	}
+	idle := false // a stopped persistent app: updated while it runs
+	if a.Persistent {
+		// Its container runs a snapshot or the image it was created
+		// from: the tag is compared with that base, never with the
+		// snapshot.
+		running = baseID(running, localID, st)
+		idle = running != "" && cs[a.Name].State != "running"
+	}
+	available := func(what string) string {
+		if idle {
+			return what + "; " + a.Name + " is stopped: it is updated at a check while it runs"
+		}
+		return what
+	}
 	oldID := running
 	if oldID == "" {
 		oldID = localID
@@ -130,8 +150,8 @@ func (u *Updater) check(ctx context.Context, a *decl.App, all []*decl.App, st *S
 		if st.isBad(digest) {
 			return fmt.Sprintf("%s was rolled back before; waiting for the tag to move", shortDigest(digest)), nil
 		}
-		if checkOnly {
-			return fmt.Sprintf("update available: %s names %s", ref, shortDigest(digest)), nil
+		if checkOnly || idle {
+			return available(fmt.Sprintf("update available: %s names %s", ref, shortDigest(digest))), nil
 		}
 		if hasDigest(digests, digest) {
 			newID = localID // pulled before, not yet running
@@ -149,8 +169,8 @@ func (u *Updater) check(ctx context.Context, a *decl.App, all []*decl.App, st *S
 		if st.isBad(localID) {
 			return fmt.Sprintf("image %s was rolled back before; waiting for the tag to move", shortID(localID)), nil
 		}
-		if checkOnly {
-			return fmt.Sprintf("update available: %s names image %s", ref, shortID(localID)), nil
+		if checkOnly || idle {
+			return available(fmt.Sprintf("update available: %s names image %s", ref, shortID(localID))), nil
 		}
 		newID = localID
 	default:
@@ -190,6 +210,9 @@ func (u *Updater) apply(ctx context.Context, a *decl.App, all []*decl.App, st *S
 				}
 			}
 		}
+	}
+	if a.Persistent {
+		return u.applyPersistent(ctx, a, st, ref, oldID, newID, digest, startDeps)
 	}
 	log.Info("updating")
 	why := u.restartOn(ctx, a, newID)
