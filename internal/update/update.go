@@ -7,6 +7,10 @@
 // the updated one are stopped first and started again, in order, once it
 // is healthy. Every step is recorded in a per-app State (see Store).
 //
+// A persistent app's container is replaced instead (see applyPersistent):
+// committed to a snapshot first, created from the new image, and created
+// from that snapshot again when the new image does not come up.
+//
 // Updates run one at a time, in one goroutine (see Runner), so no two
 // apps of one dependency chain are ever updated at once. Volume data is
 // not part of an image and is never rolled back.
