@@ -29,6 +29,8 @@ type world struct {
 	sick     map[string]bool   // image IDs whose health check fails
 	down     bool              // the registry does not answer
 	ctr      map[string]string // persistent app -> image its container was created from
+	crash    map[string]bool   // image IDs whose container stops after the first look at it
+	looks    map[string]int    // app -> looks at a container of a crash image
 	snaps    int
 	log      []string
 }
@@ -36,7 +38,8 @@ type world struct {
 func newWorld() *world {
 	return &world{remote: map[string]string{}, byDigest: map[string]string{}, tags: map[string]string{},
 		digests: map[string][]string{}, images: map[string]bool{}, running: map[string]string{},
-		refs: map[string]string{}, sick: map[string]bool{}, ctr: map[string]string{}}
+		refs: map[string]string{}, sick: map[string]bool{}, ctr: map[string]string{},
+		crash: map[string]bool{}, looks: map[string]int{}}
 }
 
 func (w *world) record(f string, args ...any) { w.log = append(w.log, fmt.Sprintf(f, args...)) }
@@ -66,7 +69,14 @@ func (w *world) Containers(_ context.Context, _ map[string]bool) (map[string]pod
 		if w.sick[id] {
 			h = "unhealthy"
 		}
-		out[app] = podman.Container{App: app, State: "running", ImageID: id, Health: h}
+		state := "running"
+		if w.crash[id] {
+			h = "starting"
+			if w.looks[app]++; w.looks[app] > 1 {
+				state, h = "exited", ""
+			}
+		}
+		out[app] = podman.Container{App: app, ID: "c-" + app + "-" + id, State: state, ImageID: id, Health: h}
 	}
 	for app, id := range w.ctr {
 		if _, ok := out[app]; !ok {

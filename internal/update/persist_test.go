@@ -103,3 +103,15 @@ func TestPersistentStoppedIsNotUpdated(t *testing.T) {
 		t.Errorf("got %+v, calls:\n%s", out, w.Log())
 	}
 }
+
+func TestPersistentCrashingUpdateRollsBack(t *testing.T) {
+	w, u, a := setupPersistent(t)
+	w.remote[ref], w.byDigest["sha256:crash"], w.crash["crash"] = "sha256:crash", "crash", true
+	out := u.Check(context.Background(), a, []*decl.App{a}, false)
+	if out.Err != nil || !strings.HasPrefix(out.Result, "rolled back to snapshot snap1: it did not stay up") {
+		t.Fatalf("got %+v\ncalls:\n%s", out, w.Log())
+	}
+	if w.running["web"] != "snap1" {
+		t.Errorf("web runs %q, want the snapshot", w.running["web"])
+	}
+}

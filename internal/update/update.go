@@ -281,12 +281,20 @@ func (u *Updater) restartOn(ctx context.Context, a *decl.App, imageID string) st
 		if err == nil {
 			c, ok := cs[a.Name]
 			if ok && c.ImageID == imageID && c.ID != "" {
-				if ran != "" && c.ID != ran {
+				run := c.ID
+				if a.Persistent {
+					// Its unit starts the same container again.
+					run += " " + c.StartedAt.String()
+				}
+				if ran != "" && run != ran {
 					// podman killed it (health on_failure) or it exited,
 					// and its unit started another.
-					return "it did not stay up (its container was replaced; see ynhd logs " + a.Name + ")"
+					return "it did not stay up (its container was replaced or restarted; see ynhd logs " + a.Name + ")"
 				}
-				ran = c.ID
+				ran = run
+			}
+			if a.Persistent && ran != "" && (!ok || c.State != "running") {
+				return "it did not stay up (its container stopped; see ynhd logs " + a.Name + ")"
 			}
 			switch {
 			case !ok || c.State != "running":
