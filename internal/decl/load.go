@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Loaded is one declaration file read from disk: its parse (nil App when it
@@ -79,6 +82,7 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 		ds Diagnostics
 	}
 	varsOf := map[string]varsRead{}
+	var jobs []decodeJob
 	for _, f := range files {
 		l := &Loaded{File: f, Name: AppName(f)}
 		out = append(out, l)
@@ -110,25 +114,19 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 		if e, ok := c.get(f); ok && bytes.Equal(e.data, data) && e.vars == varsSum {
 			next[f] = e
 			l.Parsed, l.Diagnostics = e.p, append(Diagnostics(nil), e.ds...)
-			if e.p != nil {
-				parsed = append(parsed, e.p)
-			}
 			continue
 		}
-		p, ds := DecodeVars(f, data, home, vars)
-		l.Diagnostics = ds
-		if p != nil {
-			l.Parsed = p
-			// Unknown keys and a bad version do not stop validation: a
-			// person fixing a file wants every problem at once.
-			l.Diagnostics = append(l.Diagnostics, Validate(p, host)...)
-			if host.System {
-				l.Diagnostics = append(l.Diagnostics, trustedEnvFiles(p)...)
-			}
-			parsed = append(parsed, p)
+		jobs = append(jobs, decodeJob{l: l, data: data, vars: vars, varsSum: varsSum})
+	}
+	decodeAll(jobs, host, home)
+	if c != nil {
+		for _, j := range jobs {
+			next[j.l.File] = cachedFile{data: j.data, vars: j.varsSum, p: j.l.Parsed, ds: append(Diagnostics(nil), j.l.Diagnostics...)}
 		}
-		if c != nil {
-			next[f] = cachedFile{data: data, vars: varsSum, p: p, ds: append(Diagnostics(nil), l.Diagnostics...)}
+	}
+	for _, l := range out {
+		if l.Parsed != nil {
+			parsed = append(parsed, l.Parsed)
 		}
 	}
 	setDs := ValidateSet(parsed, known)
@@ -144,6 +142,66 @@ func LoadFilesCached(files []string, host Host, home string, c *FileCache) []*Lo
 		l.Diagnostics.Sort()
 	}
 	return out
+}
+
+// decodeJob is one file LoadFilesCached decodes and validates: its
+// content was read and is not in the cache.
+type decodeJob struct {
+	l       *Loaded
+	data    []byte
+	vars    *Vars
+	varsSum string
+}
+
+// parallelFrom is the number of files from which decodeAll spreads the
+// work over the processors: below it, starting goroutines costs more than
+// it saves.
+const parallelFrom = 16
+
+// decodeAll decodes and validates each job's file into its Loaded. Files
+// are independent (the checks across files run afterwards, in order), so
+// a daemon starting with many declarations, or a check of a whole
+// directory, uses every processor; the result is the same as one by one.
+func decodeAll(jobs []decodeJob, host Host, home string) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if len(jobs) < parallelFrom || workers < 2 {
+		for i := range jobs {
+			jobs[i].run(host, home)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				jobs[i].run(host, home)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (j *decodeJob) run(host Host, home string) {
+	l := j.l
+	p, ds := DecodeVars(l.File, j.data, home, j.vars)
+	l.Diagnostics = ds
+	if p == nil {
+		return
+	}
+	l.Parsed = p
+	// Unknown keys and a bad version do not stop validation: a person
+	// fixing a file wants every problem at once.
+	l.Diagnostics = append(l.Diagnostics, Validate(p, host)...)
+	if host.System {
+		l.Diagnostics = append(l.Diagnostics, trustedEnvFiles(p)...)
+	}
 }
 
 // trustedDir checks, once per directory, that f's directory passes

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -81,6 +83,63 @@ func BenchmarkDecodeValidateRender1000(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkLoadRender1000 measures what the daemon does with 1,000
+// declaration files when it starts (or ynhd check of the directory): read
+// them, decode and validate them as one set (decl.LoadFiles, which spreads
+// the files over the processors), then render each. It also reports the
+// CPU time of an op, which the processors share.
+func BenchmarkLoadRender1000(b *testing.B) {
+	dir := b.TempDir()
+	var files []string
+	for i, d := range benchInputs(b) {
+		// The declarations name apps db and cache in their dependencies:
+		// two of the thousand take those names, as a real set would.
+		name := filepath.Base(d.file)
+		switch i {
+		case 3:
+			name = "db.toml"
+		case 5:
+			name = "cache.toml"
+		}
+		f := filepath.Join(dir, name)
+		// Each app publishes its own host ports, as a real set must.
+		data := d.data
+		for k, port := range []string{"8080", "8443", "5353"} {
+			data = bytes.ReplaceAll(data, []byte("host_port = "+port), fmt.Appendf(nil, "host_port = %d", 10000+3*i+k))
+		}
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	// tricky.toml's ${PATH} is a variable for the loader.
+	if err := os.WriteFile(filepath.Join(dir, "ynhd.env"), []byte("PATH=/usr/bin:/bin\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for _, l := range decl.LoadFiles(files, benchHost, testHome) {
+			if !l.OK() {
+				b.Fatal(l.Diagnostics.Err())
+			}
+			if _, err := RenderBytes(l.Parsed.App, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDecode1000 measures decoding alone of the same 1,000
