@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ynhd/ynhd/internal/testenv"
 )
@@ -74,11 +76,27 @@ func TestStartWithoutReload(t *testing.T) {
 		declare(t, "nr-again", bboxDecl("one"))
 		waitContainer(t, "nr-again", "running", anyCtr)
 		undeclare(t, "nr-again")
+		// The case is a unit the manager has dropped: an inactive unit
+		// whose file is gone is dropped soon, later on a busy machine.
+		// While it is still loaded, a new file is an edit of a loaded
+		// unit, and one reload is right.
+		dropped := false
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			out, err := testenv.SystemctlErr("list-units", "--all", "--plain", "--no-legend", "nr-again.service")
+			if dropped = err == nil && strings.TrimSpace(out) == ""; dropped {
+				break
+			}
+		}
 		before := reloads(t)
 		declare(t, "nr-again", bboxDecl("two"))
 		waitContainer(t, "nr-again", "running again", func(c ctr) bool { return slices.Contains(c.Env, "WORD=two") })
-		if n := reloads(t) - before; n != 0 {
-			t.Errorf("%d reloads for a unit deleted and written again", n)
+		want := 0
+		if !dropped {
+			want = 1
+			t.Log("the manager still had nr-again loaded: its new file is an edit")
+		}
+		if n := reloads(t) - before; n > want {
+			t.Errorf("%d reloads for a unit deleted and written again; want at most %d", n, want)
 		}
 		undeclare(t, "nr-again")
 	})

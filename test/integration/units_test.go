@@ -208,11 +208,13 @@ func TestExecStartAsSystemdReadsIt(t *testing.T) {
 	for i, c := range cmd {
 		quoted[i] = fmt.Sprintf("%q", c)
 	}
+	// $${PATH} is how a declaration writes a literal ${PATH} (a lone
+	// ${PATH} would be one of ynhd's own variables).
 	a := install(t, bus, "it-quoting", fmt.Sprintf(`version = 1
 description = "100%% tricky; $HOME \\ back"
 image = %q
 command = [%s]
-env = { PCT = "100%%", DOLLAR = "${PATH}", SPACE = " lead and trail " }
+env = { PCT = "100%%", DOLLAR = "$${PATH}", SPACE = " lead and trail " }
 stop_timeout = "2s"
 `, testenv.BusyboxImage, strings.Join(quoted, ", ")))
 
