@@ -220,7 +220,11 @@ func TestSystemMode(t *testing.T) {
 		if out := sh(t, `readlink /etc/systemd/system/multi-user.target.wants/`+target); out != "../"+target && out != "/etc/systemd/system/"+target {
 			t.Errorf("%s is not enabled into multi-user.target: %q", target, out)
 		}
-		sh(t, `ynhd stop --system sysgrp && systemctl reload ynhd && sleep 3`)
+		// The target's stop job is done before its members' (it is
+		// ordered after them); on a busy machine they take a while.
+		sh(t, `ynhd stop --system sysgrp`)
+		waitFor(t, time.Minute, "the group stopped", `[ "$(systemctl is-active grp-a grp-b `+target+` | sort -u)" = inactive ]`)
+		sh(t, `systemctl reload ynhd && sleep 3`)
 		if out := sh(t, `systemctl is-active grp-a grp-b `+target+` | sort -u`); out != "inactive" {
 			t.Errorf("after ynhd stop --system sysgrp and a pass: %q", out)
 		}
