@@ -282,6 +282,23 @@ func (p Podman) EnsureVolume(ctx context.Context, v decl.Volume) error {
 	return err
 }
 
+// VolumeDrift is podman.VolumeDrift for an existing volume, read with
+// podman volume inspect: what the API path reports, when the API is down.
+func (p Podman) VolumeDrift(ctx context.Context, v decl.Volume) (string, error) {
+	out, err := p.run(ctx, commandTimeout, "volume", "inspect", v.Name)
+	if err != nil {
+		return "", err
+	}
+	var got []struct {
+		Driver  string            `json:"Driver"`
+		Options map[string]string `json:"Options"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != 1 {
+		return "", fmt.Errorf("podman volume inspect %s: unexpected output", v.Name)
+	}
+	return podman.VolumeDrift(v, got[0].Driver, got[0].Options), nil
+}
+
 // EnsureNetwork creates the named network unless it exists (see
 // EnsureVolume).
 func (p Podman) EnsureNetwork(ctx context.Context, name string) error {

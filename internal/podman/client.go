@@ -205,20 +205,32 @@ func (c *Client) EnsureVolume(ctx context.Context, v decl.Volume) (VolumeState, 
 	if err != nil {
 		return VolumeState{}, fmt.Errorf("volume %s: %w", v.Name, err)
 	}
+	return VolumeState{Drift: VolumeDrift(v, got.Driver, got.Options)}, nil
+}
+
+// VolumeDrift describes how an existing volume's driver and options
+// differ from the declaration, or is "" when they do not. The volume is
+// never recreated for it (that deletes its data); the message says so.
+func VolumeDrift(v decl.Volume, driver string, options map[string]string) string {
 	var diffs []string
-	for k, want := range v.Options {
-		if have := got.Options[k]; have != want {
+	keys := make([]string, 0, len(v.Options))
+	for k := range v.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if have, want := options[k], v.Options[k]; have != want {
 			diffs = append(diffs, fmt.Sprintf("%s=%q (declared %q)", k, have, want))
 		}
 	}
-	if v.Driver != "" && got.Driver != v.Driver {
-		diffs = append(diffs, fmt.Sprintf("driver %q (declared %q)", got.Driver, v.Driver))
+	if v.Driver != "" && driver != v.Driver {
+		diffs = append(diffs, fmt.Sprintf("driver %q (declared %q)", driver, v.Driver))
 	}
-	if len(diffs) > 0 {
-		return VolumeState{Drift: "volume " + v.Name + " exists with " + strings.Join(diffs, ", ") +
-			"; ynhd does not recreate it, since that deletes its data: remove it yourself (podman volume rm " + v.Name + ") to apply the declaration"}, nil
+	if len(diffs) == 0 {
+		return ""
 	}
-	return VolumeState{}, nil
+	return "volume " + v.Name + " exists with " + strings.Join(diffs, ", ") +
+		"; ynhd does not recreate it, since that deletes its data: remove it yourself (podman volume rm " + v.Name + ") to apply the declaration"
 }
 
 // EnsureNetwork creates a named network if it does not exist.

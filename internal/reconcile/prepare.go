@@ -166,7 +166,19 @@ func (a *applier) prepare(ctx context.Context, act Action, out io.Writer) error 
 	if (a.Podman == nil || a.APIDown) && a.CLI != nil {
 		switch act.Op {
 		case OpVolume:
-			return a.CLI.EnsureVolume(ctx, act.Volume)
+			if err := a.CLI.EnsureVolume(ctx, act.Volume); err != nil {
+				return err
+			}
+			// An existing volume whose options differ is reported the
+			// same whichever way podman was reached.
+			if d, ok := a.CLI.(interface {
+				VolumeDrift(context.Context, decl.Volume) (string, error)
+			}); ok {
+				if drift, err := d.VolumeDrift(ctx, act.Volume); err == nil && drift != "" {
+					a.warn(act.App, drift)
+				}
+			}
+			return nil
 		case OpNetwork:
 			return a.CLI.EnsureNetwork(ctx, act.Reason)
 		}
